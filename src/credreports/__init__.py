@@ -1,0 +1,1 @@
+"""credreports: the IAM credential report of every active account, in one bucket."""
