@@ -36,7 +36,7 @@ $(VENV_UV)/.installed: requirements/infra-uv.txt
 define infra-venv
 	rm -rf $(1)
 	$(UV) venv --quiet --python $(INFRA_PYTHON) $(1)
-	VIRTUAL_ENV=$(abspath $(1)) $(UV) pip install --quiet -r $(2)
+	VIRTUAL_ENV=$(abspath $(1)) $(UV) pip install --quiet --compile-bytecode -r $(2)
 	touch $(1)/.installed
 endef
 

@@ -1,0 +1,246 @@
+"""Issue 4, item 2 (build part): `sam build` produces python3.13 artifacts that
+hold everything the handlers import.
+
+How a python3.13 build is imported here, where the interpreter is 3.11: the
+artifact's pure-Python code (handler, credreports, Powertools, pydantic,
+boto3, ...) runs on 3.11 as it is; only compiled extension modules are tied to
+the interpreter. So each artifact is copied, every ``*.cpython-313-*.so`` in
+it is replaced by the 3.11 build of the *same distribution and version*
+(taken from this environment, which installs the same pins), and the handler
+is imported by ``python -I -S`` with the artifact as the only entry of
+sys.path besides the standard library. A module missing from the artifact, a
+wrong version or a broken import fails the test. Where a python3.13
+interpreter exists (pyenv has one on the CI machine), the artifact is also
+imported untouched by it, as Lambda would.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+
+from tests.infra.conftest import REPO, TEMPLATE, load_template, tool, tool_environment
+
+_EXTENSION = re.compile(r"\.cpython-(?P<tag>\d+)-[^/]*\.so$")
+
+
+def _functions() -> dict[str, str]:
+    """Logical id -> handler module, for every function of the template."""
+    resources = load_template(TEMPLATE)["Resources"]
+    return {
+        name: resource["Properties"]["Handler"].rpartition(".")[0]
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+FUNCTIONS = _functions()
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build = tmp_path_factory.mktemp("sam") / "build"
+    result = subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+        [
+            str(tool("sam")),
+            "build",
+            "--template",
+            str(TEMPLATE),
+            "--build-dir",
+            str(build),
+            "--cache-dir",
+            str(build.parent / "cache"),
+        ],
+        cwd=REPO,
+        env=tool_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return build
+
+
+def test_sam_build_builds_every_function_for_python313(build_dir: Path) -> None:
+    built = load_template(build_dir / "template.yaml")
+    defaults = built.get("Globals", {}).get("Function", {})
+
+    for name, handler_module in FUNCTIONS.items():
+        properties = {**defaults, **built["Resources"][name]["Properties"]}
+        assert properties["Runtime"] == "python3.13"
+        artifact = build_dir / properties["CodeUri"]
+        assert (artifact / Path(*handler_module.split("."))).with_suffix(".py").is_file()
+        tags = {m["tag"] for p in artifact.rglob("*.so") if (m := _EXTENSION.search(p.name))}
+        assert tags == {"313"}, f"{name}: compiled modules for {tags}, not only CPython 3.13"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_artifact_holds_its_own_handler_only(build_dir: Path, name: str) -> None:
+    handlers = {module.partition(".")[0] for module in FUNCTIONS.values()}
+    own = FUNCTIONS[name].partition(".")[0]
+
+    present = {entry.name for entry in (build_dir / name).iterdir()}
+
+    assert own in present
+    assert "credreports" in present
+    assert not (handlers - {own}) & present
+    assert not {"tests", "__pycache__"} & present
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_built_function_imports_its_handler_under_local_python(
+    build_dir: Path, tmp_path: Path, name: str
+) -> None:
+    artifact = tmp_path / name
+    shutil.copytree(build_dir / name, artifact)
+    replaced = _use_local_extension_modules(artifact)
+
+    result = _import_handler(sys.executable, artifact, FUNCTIONS[name])
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "lambda_handler"
+    assert "pydantic-core" in replaced
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_built_function_imports_its_handler_under_python313(build_dir: Path, name: str) -> None:
+    python313 = _python313()
+    if python313 is None:
+        pytest.skip("no python3.13 interpreter on this machine")
+
+    result = _import_handler(python313, build_dir / name, FUNCTIONS[name])
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "lambda_handler"
+
+
+def test_lambda_pins_satisfy_the_project_dependencies() -> None:
+    pins = _pins(REPO / "requirements" / "infra-lambda.txt")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    constraints = REPO / "constraints.txt"
+    locked = _pins(constraints) if constraints.exists() else {}
+
+    for dependency in project["project"]["dependencies"]:
+        requirement = Requirement(dependency)
+        name = _normalise(requirement.name)
+        assert name in pins, f"{name} is a runtime dependency but not shipped to Lambda"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} vs {requirement}"
+        if name in locked:
+            assert pins[name] == locked[name], f"{name}: Lambda ships {pins[name]}, lock says {locked[name]}"
+
+
+# ----------------------------------------------------------------- helpers
+def _import_handler(python: str, artifact: Path, module: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys, importlib\n"
+        f"sys.path.insert(0, {str(artifact)!r})\n"
+        f"handler = importlib.import_module({module!r}).lambda_handler\n"
+        f"assert callable(handler)\n"
+        "for name, loaded in list(sys.modules.items()):\n"
+        "    path = getattr(loaded, '__file__', None) or ''\n"
+        "    if 'site-packages' in path or 'dist-packages' in path:\n"
+        "        raise SystemExit(f'{name} came from outside the artifact: {path}')\n"
+        "print(handler.__name__)\n"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # What Lambda sets; the handlers must import without any AWS access.
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "import-check",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    return subprocess.run(  # noqa: S603 - our interpreter, fixed code
+        [python, "-I", "-S", "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _use_local_extension_modules(artifact: Path) -> set[str]:
+    """Swap the artifact's 3.13 extension modules for this interpreter's build of
+    the same distribution version; returns the distributions touched."""
+    owners = _record_owners(artifact)
+    local_tag = f"{sys.version_info.major}{sys.version_info.minor}"
+    replaced: set[str] = set()
+    for extension in artifact.rglob("*.so"):
+        match = _EXTENSION.search(extension.name)
+        if match is None or match["tag"] == local_tag:
+            continue
+        relative = extension.relative_to(artifact).as_posix()
+        distribution, version = owners[relative]
+        local = importlib.metadata.distribution(distribution)
+        assert local.version == version, (
+            f"{distribution}: artifact has {version}, this environment {local.version}; "
+            "requirements/infra-tools.txt must install the Lambda pins"
+        )
+        stem = relative[: match.start() + len(relative) - len(extension.name)]
+        candidates = [
+            file
+            for file in local.files or []
+            if str(file).startswith(stem) and f".cpython-{local_tag}-" in str(file)
+        ]
+        assert len(candidates) == 1, f"no {local_tag} build of {relative} in {distribution}"
+        extension.unlink()
+        shutil.copy2(Path(str(candidates[0].locate())), artifact / str(candidates[0]))
+        replaced.add(_normalise(distribution))
+    return replaced
+
+
+def _record_owners(artifact: Path) -> dict[str, tuple[str, str]]:
+    owners: dict[str, tuple[str, str]] = {}
+    for record in artifact.glob("*.dist-info/RECORD"):
+        metadata = importlib.metadata.PathDistribution(record.parent)
+        name, version = metadata.metadata["Name"], metadata.version
+        for line in record.read_text(encoding="utf-8").splitlines():
+            owners[line.split(",", 1)[0]] = (name, version)
+    return owners
+
+
+def _python313() -> str | None:
+    candidates: list[Any] = [shutil.which("python3.13")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(pyenv_root.glob("versions/3.13*/bin/python3.13"))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run(  # noqa: S603
+            [str(candidate), "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "True":
+            return str(candidate)
+    return None
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        requirement = Requirement(line)
+        (specifier,) = requirement.specifier
+        if specifier.operator == "==":
+            pins[_normalise(requirement.name)] = specifier.version
+    return pins
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
