@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from credreports.local import resources
+from credreports.local.emulator import Emulator
+from credreports.local.resources import Resources
+from tests.support.faults import Faults
+
+
+@pytest.fixture(autouse=True)
+def clean_emulator(emulator: Emulator) -> Iterator[None]:
+    emulator.reset()
+    yield
+
+
+@pytest.fixture
+def faults() -> Faults:
+    # Registered before any client is built: botocore copies a session's
+    # hooks into each client when the client is created.
+    assert boto3.DEFAULT_SESSION is not None
+    return Faults(boto3.DEFAULT_SESSION)
+
+
+@pytest.fixture
+def stack(faults: Faults) -> Resources:
+    return resources.create("test", visibility_timeout=1, max_receive_count=3)
