@@ -12,6 +12,9 @@ from credreports import aws
 from credreports.adapters.errors import describe
 from credreports.errors import OrganizationListingError
 
+# The Organizations list calls return at most 20 items a page.
+PAGE_SIZE = 20
+
 
 @dataclass(frozen=True)
 class Account:
@@ -43,7 +46,10 @@ class Organization:
         # Any error mid-listing raises: a partial list must never pass for the
         # whole organization (throttling was already retried by botocore).
         try:
-            for page in self._client.get_paginator(operation).paginate(**params):
+            pages = self._client.get_paginator(operation).paginate(
+                PaginationConfig={"PageSize": PAGE_SIZE}, **params
+            )
+            for page in pages:
                 yield from page.get(key, [])
         except (ClientError, BotoCoreError) as exc:
             raise OrganizationListingError(describe(exc)) from exc

@@ -62,7 +62,11 @@ def create(
         QueueName=f"{name}-dead-letter",
         # The DLQ keeps messages longer than the work queue (SQS keeps a moved
         # message's original enqueue time).
-        Attributes={"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"},
+        Attributes={
+            "MessageRetentionPeriod": "1209600",
+            "VisibilityTimeout": str(visibility_timeout),
+            "SqsManagedSseEnabled": "true",
+        },
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

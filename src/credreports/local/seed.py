@@ -75,10 +75,17 @@ def seed_organization(
     suspended: int = 0,
     ous: Mapping[str, Any] | None = None,
     users: UserSeeder = default_users,
+    direct: bool = False,
 ) -> SeededOrganization:
     """Create an organization with ``accounts`` member accounts spread over
     nested OUs (the first ``suspended`` of them closed), plus IAM users in
-    every active account, the management account included."""
+    every active account, the management account included.
+
+    ``direct`` writes the accounts and users straight into the emulator's
+    backend (same process), for organizations of thousands of accounts; the
+    organization and OUs are still created over HTTP."""
+    if direct:
+        return _seed_direct(accounts, suspended=suspended, ous=ous)
     organizations = aws.client("organizations")
     sts = aws.client("sts")
     organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
@@ -116,6 +123,49 @@ def seed_organization(
             aws_session_token=credentials["SessionToken"],
         )
         account.users = users(iam, account, index)
+    return SeededOrganization(
+        management_account_id=management_id, root_id=root_id, ou_ids=ou_ids, accounts=seeded
+    )
+
+
+def _seed_direct(
+    accounts: int, *, suspended: int, ous: Mapping[str, Any] | None
+) -> SeededOrganization:
+    from datetime import timedelta
+
+    from moto.backends import get_backend
+
+    organizations = aws.client("organizations")
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    management_id = organization["MasterAccountId"]
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    ou_ids: dict[str, str] = {}
+    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
+    paths = list(ou_ids)
+    backend = get_backend("organizations")[management_id]["aws"]
+    iam_backends = get_backend("iam")
+    seeded = {management_id: SeededAccount(id=management_id, name="management", ou_path="")}
+    for index in range(accounts):
+        name = f"account-{index:05d}"
+        created = backend.create_account(AccountName=name, Email=f"{name}@example.com")
+        account_id = created["CreateAccountStatus"]["AccountId"]
+        fake = backend.accounts[-1]
+        # moto pages ListAccounts by JoinedTimestamp: keep them distinct.
+        fake.create_time = fake.create_time + timedelta(milliseconds=index)
+        path = paths[index % len(paths)] if paths else ""
+        if path:
+            fake.parent_id = ou_ids[path]
+        seeded[account_id] = SeededAccount(id=account_id, name=name, ou_path=path)
+        if index < suspended:
+            fake.close()
+            seeded[account_id].state = "SUSPENDED"
+    for account in seeded.values():
+        if account.state != "ACTIVE":
+            continue
+        iam = iam_backends[account.id]["global"]
+        account.users = [f"ci-{account.id}", f"dev-{account.id}"]
+        for user in account.users:
+            iam.create_user(region_name="us-east-1", user_name=user)
     return SeededOrganization(
         management_account_id=management_id, root_id=root_id, ou_ids=ou_ids, accounts=seeded
     )
