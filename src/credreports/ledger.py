@@ -11,8 +11,9 @@ Rules, in the order they apply to an account:
 - a report beats a failure: when both exist (a late duplicate delivery
   succeeded after the dead-letter handler wrote its record), it counts as a
   report;
-- a failure record marked ``replayed_at`` is outstanding, not failed: a fresh
-  message is on its way, and it will end as a report or a new record;
+- a replay withdraws the failure record from ``failures/`` into the run's
+  history (``runs/.../replayed/``, marked ``replayed_at``): until a new
+  outcome lands, the account is outstanding and shown as "replaying";
 - an account of the manifest with neither is outstanding.
 """
 
@@ -76,8 +77,8 @@ class RunLedger:
     manifest_key: str
     manifest: Manifest | None
     reports: dict[str, str]  # account -> report key
-    failures: dict[str, StoredFailure]  # settled failures (no report, not being replayed)
-    replaying: dict[str, StoredFailure]  # replayed failures still waiting for an outcome
+    failures: dict[str, StoredFailure]  # accounts whose outcome is a failure
+    replaying: dict[str, StoredFailure]  # withdrawn by a replay, no new outcome yet
     outstanding: tuple[str, ...]  # in the manifest, no outcome yet (replaying included)
     unexpected: tuple[str, ...] = field(default=())  # outcomes of accounts not in the manifest
 
@@ -196,15 +197,23 @@ def read_ledger(store: ReportStore, run_id: str) -> RunLedger:
     report_keys, failure_keys = outcome_keys(store, run_id)
     if manifest is None and not report_keys and not failure_keys:
         raise LedgerError(f"run {run_id} has no manifest, reports or failure records")
-    failures: dict[str, StoredFailure] = {}
-    replaying: dict[str, StoredFailure] = {}
-    for account_id, key in failure_keys.items():
-        if account_id in report_keys:
-            continue  # a report beats a failure
-        stored = StoredFailure(key=key, record=read_failure(store, key))
-        (replaying if stored.record.replayed_at else failures)[account_id] = stored
-    expected = set(manifest.accounts) if manifest else set()
+    failures = {
+        account_id: StoredFailure(key=key, record=read_failure(store, key))
+        for account_id, key in failure_keys.items()
+        if account_id not in report_keys  # a report beats a failure
+    }
     settled = set(report_keys) | set(failures)
+    # Several replays of one account leave several records; keys sort by time.
+    latest_replays: dict[str, str] = {}
+    for key in sorted(store.keys(layout.replayed_prefix(store.prefix, run_id))):
+        account_id = layout.account_from_key(key)
+        if account_id and account_id not in settled:
+            latest_replays[account_id] = key
+    replaying = {
+        account_id: StoredFailure(key=key, record=read_failure(store, key))
+        for account_id, key in latest_replays.items()
+    }
+    expected = set(manifest.accounts) if manifest else set()
     outstanding = tuple(a for a in (manifest.accounts if manifest else ()) if a not in settled)
     unexpected = tuple(sorted((settled | set(replaying)) - expected)) if manifest else ()
     return RunLedger(

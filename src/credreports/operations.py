@@ -15,6 +15,7 @@ from credreports import layout
 from credreports.adapters.organization import Organization
 from credreports.adapters.queue import Outgoing, Queue
 from credreports.adapters.storage import ReportStore
+from credreports.errors import DeliveryError
 from credreports.ledger import RunLedger, StoredFailure, read_ledger
 from credreports.messages import Trigger, WorkMessage, invalid_account_ids, run_id_for, utc_now
 from credreports.runs import RunRequest, start_run
@@ -61,9 +62,23 @@ def _message(account_id: str, run_id: str, trigger: Trigger, now: datetime) -> O
     return Outgoing(key=account_id, body=body)
 
 
-def _mark_replayed(store: ReportStore, failure: StoredFailure, now: datetime) -> None:
-    marked = failure.record.model_copy(update={"replayed_at": now})
-    store.put_json(failure.key, marked.model_dump(mode="json"))
+def _withdraw(store: ReportStore, failure: StoredFailure, now: datetime) -> None:
+    """Mark a failure record replayed and move it from ``failures/`` into the
+    run's replay history, so the account is outstanding again (and a second
+    replay finds nothing to send) until its new outcome lands."""
+    record = failure.record
+    assert record.run_id is not None and record.account_id is not None  # from a run's folder
+    marked = record.model_copy(update={"replayed_at": now})
+    history = layout.replayed_failure_key(
+        store.prefix, record.run_id, record.account_id, run_id_for(now)
+    )
+    store.put_json(history, marked.model_dump(mode="json"))
+    store.delete(failure.key)
+
+
+def _restore(store: ReportStore, failures: Collection[StoredFailure]) -> None:
+    for failure in failures:
+        store.put_json(failure.key, failure.record.model_dump(mode="json"))
 
 
 def enqueue_accounts(
@@ -78,8 +93,8 @@ def enqueue_accounts(
     Every id is checked before anything is sent. A new run gets a manifest,
     exactly as the producer writes it for ``{"account_ids": [...]}``. In an
     existing run, accounts missing from its manifest are added to it (so the
-    ledger expects them) and their failure records, if any, are marked
-    replayed (so the ledger waits for the new outcome)."""
+    ledger expects them) and their failure records, if any, are withdrawn as
+    a replay's are (so the ledger waits for the new outcome)."""
     ids = require_account_ids(account_ids)
     now = now or utc_now()
     manifest_key = layout.manifest_key(store.prefix, run_id) if run_id else None
@@ -105,11 +120,35 @@ def enqueue_accounts(
     missing = [a for a in ids if a not in manifest.get("accounts", [])]
     if missing:
         store.put_json(manifest_key, {**manifest, "accounts": [*manifest["accounts"], *missing]})
-    queue.send_all([_message(a, run_id, Trigger.MANUAL, now) for a in ids])
-    for account_id in ids:
-        if account_id in ledger.failures:
-            _mark_replayed(store, ledger.failures[account_id], now)
+    _send_withdrawn(
+        store,
+        queue,
+        [_message(a, run_id, Trigger.MANUAL, now) for a in ids],
+        [ledger.failures[a] for a in ids if a in ledger.failures],
+        now,
+    )
     return Enqueued(run_id=run_id, account_ids=ids, new_run=False)
+
+
+def _send_withdrawn(
+    store: ReportStore,
+    queue: Queue,
+    messages: Sequence[Outgoing],
+    failures: Sequence[StoredFailure],
+    now: datetime,
+) -> None:
+    """Withdraw the failure records, then send. Withdrawing first matters: a
+    replayed account that fails again within a second gets a new record from
+    the dlq_handler, which a withdrawal made after the send could delete. If
+    the send fails, the records go back (an account that was sent after all
+    then has a report and a failure, and a report beats a failure)."""
+    for failure in failures:
+        _withdraw(store, failure, now)
+    try:
+        queue.send_all(messages)
+    except DeliveryError:
+        _restore(store, failures)
+        raise
 
 
 def select_for_replay(
@@ -142,21 +181,22 @@ def replay_failures(
     now: datetime | None = None,
 ) -> Replay:
     """Send the failed accounts of a run again, with a fresh attempt counter
-    and ``trigger=replay``, then mark each failure record replayed so that a
-    second replay does not send it again. A failure beaten by a report is not
-    a failure and is never replayed.
-
-    Messages go out before the records are marked: if marking fails half way,
-    the next replay sends a few accounts twice (one report, same key), which
-    is harmless; the other order could strand an account as "replaying"."""
+    and ``trigger=replay``. Each failure record is marked replayed and moved
+    into the run's history, so a second replay does not send it again and the
+    run is open until the new outcomes land. A failure beaten by a report is
+    not a failure and is never replayed."""
     ids = require_account_ids(accounts)
     now = now or utc_now()
     ledger = read_ledger(store, run_id)
     chosen, replaying, not_failed = select_for_replay(ledger, ids, reasons)
     if chosen and not dry_run:
-        queue.send_all([_message(a, run_id, Trigger.REPLAY, now) for a in chosen])
-        for failure in chosen.values():
-            _mark_replayed(store, failure, now)
+        _send_withdrawn(
+            store,
+            queue,
+            [_message(a, run_id, Trigger.REPLAY, now) for a in chosen],
+            list(chosen.values()),
+            now,
+        )
     return Replay(
         run_id=run_id,
         sent=chosen,

@@ -74,6 +74,12 @@ class ReportStore:
         body: bytes = answer["Body"].read()
         return body
 
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self.bucket, Key=key)
