@@ -11,6 +11,7 @@ import pytest
 from credreports import dependencies
 from credreports.local import emulator as emulator_module
 from credreports.local.emulator import Emulator
+from tests.support.faults import Faults
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,12 @@ def cold_start() -> Iterator[None]:
     os.environ.update(saved)
     dependencies.reset()
     boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def faults() -> Faults:
+    """Fault injection on the test's boto3 session (integration and e2e tiers)."""
+    # Registered before any client is built: botocore copies a session's
+    # hooks into each client when the client is created.
+    assert boto3.DEFAULT_SESSION is not None
+    return Faults(boto3.DEFAULT_SESSION)

@@ -25,6 +25,8 @@ RETRY_CONFIG = Config(
 )
 
 
-def client(service: str, **kwargs: Any) -> Any:
-    """A boto3 client with the project's retry and timeout configuration."""
-    return boto3.client(service, config=RETRY_CONFIG, **kwargs)
+def client(service: str, config: Config | None = None, **kwargs: Any) -> Any:
+    """A boto3 client with the project's retry and timeout configuration;
+    ``config`` overrides parts of it for one client."""
+    merged = RETRY_CONFIG.merge(config) if config else RETRY_CONFIG
+    return boto3.client(service, config=merged, **kwargs)

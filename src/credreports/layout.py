@@ -30,6 +30,17 @@ def manifest_key(prefix: str, run_id: str) -> str:
     return f"{_partition(prefix, 'runs', run_id)}manifest.json"
 
 
+def replayed_failure_key(prefix: str, run_id: str, account_id: str, replayed_at: str) -> str:
+    """A failure record that a replay withdrew from ``failures/``, kept as the
+    run's history. ``failures/`` holds only accounts that still have no report,
+    so Athena over it never shows an account that a replay since collected."""
+    return f"{replayed_prefix(prefix, run_id)}account={account_id}/{replayed_at}.json"
+
+
+def replayed_prefix(prefix: str, run_id: str) -> str:
+    return f"{_partition(prefix, 'runs', run_id)}replayed/"
+
+
 def run_prefix(prefix: str, kind: str, run_id: str) -> str:
     """The folder of one run under ``reports``, ``failures`` or ``runs``."""
     return _partition(prefix, kind, run_id)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from credreports.local import resources
@@ -15,14 +14,6 @@ from tests.support.faults import Faults
 def clean_emulator(emulator: Emulator) -> Iterator[None]:
     emulator.reset()
     yield
-
-
-@pytest.fixture
-def faults() -> Faults:
-    # Registered before any client is built: botocore copies a session's
-    # hooks into each client when the client is created.
-    assert boto3.DEFAULT_SESSION is not None
-    return Faults(boto3.DEFAULT_SESSION)
 
 
 @pytest.fixture

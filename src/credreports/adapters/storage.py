@@ -65,6 +65,21 @@ class ReportStore:
             raise _translate(exc) from exc
         return json.loads(answer["Body"].read())
 
+    def read(self, key: str) -> bytes:
+        """The bytes of the object at ``key`` (a report, to copy it elsewhere)."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        body: bytes = answer["Body"].read()
+        return body
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+
     def exists(self, key: str) -> bool:
         try:
             self._client.head_object(Bucket=self.bucket, Key=key)
