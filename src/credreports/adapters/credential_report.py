@@ -1,0 +1,159 @@
+"""STS and IAM in the member account: assume the role, build and fetch the report."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from credreports import aws
+from credreports.adapters.errors import (
+    describe,
+    error_code,
+    is_server_error,
+    is_stale_credentials,
+    is_throttling,
+)
+from credreports.errors import (
+    ReportAccessDenied,
+    ReportNotReady,
+    RetryableError,
+    RoleAssumeDenied,
+    Throttled,
+)
+
+# Role chaining (a Lambda role assuming another role) caps sessions at 1 hour.
+SESSION_SECONDS = 3600
+# Assume again when less than this is left, so no call runs on a dying session.
+REFRESH_MARGIN = timedelta(minutes=5)
+# GetCredentialReport answers these while the report is not there yet.
+NOT_READY_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgress"})
+
+
+@dataclass(frozen=True)
+class MemberCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+    def __repr__(self) -> str:  # never print secrets, even by accident
+        return f"MemberCredentials(expiration={self.expiration.isoformat()})"
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    content: bytes
+    generated_time: datetime
+
+
+class MemberSessions:
+    """Assumes the member role in each account; caches the session while valid."""
+
+    SERVICE = "sts"
+
+    def __init__(self, role_name: str, client: Any = None) -> None:
+        self._client = client or aws.client(self.SERVICE)
+        self._role_name = role_name
+        self._cache: dict[str, MemberCredentials] = {}
+        self._lock = threading.Lock()
+
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:{self._client.meta.partition}:iam::{account_id}:role/{self._role_name}"
+
+    def credentials(self, account_id: str) -> MemberCredentials:
+        with self._lock:
+            cached = self._cache.get(account_id)
+        if cached and cached.expiration - datetime.now(UTC) > REFRESH_MARGIN:
+            return cached
+        try:
+            answer = self._client.assume_role(
+                RoleArn=self.role_arn(account_id),
+                RoleSessionName="credreports",
+                DurationSeconds=SESSION_SECONDS,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_throttling(exc):
+                raise Throttled(describe(exc)) from exc
+            if is_server_error(exc):
+                raise RetryableError(describe(exc)) from exc
+            # AccessDenied (role missing, trust wrong), RegionDisabled, ...:
+            # retrying will not change the answer.
+            raise RoleAssumeDenied(describe(exc)) from exc
+        issued = answer["Credentials"]
+        credentials = MemberCredentials(
+            access_key_id=issued["AccessKeyId"],
+            secret_access_key=issued["SecretAccessKey"],
+            session_token=issued["SessionToken"],
+            expiration=issued["Expiration"],
+        )
+        with self._lock:
+            self._cache[account_id] = credentials
+        return credentials
+
+    def forget(self, account_id: str) -> None:
+        with self._lock:
+            self._cache.pop(account_id, None)
+
+
+class CredentialReports:
+    """GenerateCredentialReport and GetCredentialReport in a member account."""
+
+    SERVICE = "iam"
+
+    def __init__(self, sessions: MemberSessions) -> None:
+        self._sessions = sessions
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def _client_for(self, account_id: str) -> Any:
+        credentials = self._sessions.credentials(account_id)
+        key = (account_id, credentials.access_key_id)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                # Creating clients is not thread-safe in botocore: keep it locked.
+                client = aws.client(
+                    self.SERVICE,
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                )
+                self._clients = {k: v for k, v in self._clients.items() if k[0] != account_id}
+                self._clients[key] = client
+        return client
+
+    def _translate(self, account_id: str, exc: Exception) -> Exception:
+        if is_throttling(exc):
+            return Throttled(describe(exc))
+        if error_code(exc) in NOT_READY_CODES:
+            return ReportNotReady(describe(exc))
+        if is_stale_credentials(exc):
+            self._sessions.forget(account_id)
+            return RetryableError(describe(exc))
+        if is_server_error(exc):
+            return RetryableError(describe(exc))
+        return ReportAccessDenied(describe(exc))
+
+    def generate(self, account_id: str) -> str:
+        """Ask IAM for a report; returns STARTED, INPROGRESS or COMPLETE."""
+        client = self._client_for(account_id)
+        try:
+            return str(client.generate_credential_report()["State"])
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(account_id, exc) from exc
+
+    def fetch(self, account_id: str) -> CredentialReport:
+        """The completed report. Never returns an empty one."""
+        client = self._client_for(account_id)
+        try:
+            answer = client.get_credential_report()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(account_id, exc) from exc
+        content = answer.get("Content") or b""
+        if not content.strip():
+            raise ReportNotReady("GetCredentialReport returned an empty report")
+        return CredentialReport(content=content, generated_time=answer["GeneratedTime"])

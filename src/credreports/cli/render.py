@@ -1,0 +1,112 @@
+"""Text the commands print: tables, the progress line, the ledger."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from credreports.adapters.queue import QueueDepths
+from credreports.ledger import RunLedger
+from credreports.local.demo import Progress
+
+BAR_WIDTH = 28
+# Without a terminal (CI logs, pipes), a line per change at most this often.
+PLAIN_INTERVAL_SECONDS = 1.0
+
+
+def table(rows: Sequence[tuple[str, str]], indent: str = "  ") -> str:
+    """Two aligned columns."""
+    if not rows:
+        return ""
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{indent}{label.ljust(width)}  {value}".rstrip() for label, value in rows)
+
+
+def counts(values: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(values.items())) or "0"
+
+
+class ProgressLine:
+    """One line redrawn in place on a terminal; plain lines elsewhere."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._width = 0
+        self._last_plain: tuple[int, int] | None = None
+        self._last_plain_at = 0.0
+
+    def update(self, progress: Progress) -> None:
+        total = max(progress.enqueued, 1)
+        done = progress.reports + progress.failures
+        filled = round(BAR_WIDTH * done / total)
+        text = (
+            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{progress.enqueued}"
+            f"  reports {progress.reports}  failed {progress.failures}"
+            f"  in flight {progress.outstanding}"
+            f" (queue: visible {progress.visible}, in flight {progress.in_flight},"
+            f" delayed {progress.delayed})"
+        )
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+            self.stream.flush()
+            return
+        state = (progress.reports, progress.failures)
+        now = time.monotonic()
+        if state != self._last_plain and (
+            now - self._last_plain_at >= PLAIN_INTERVAL_SECONDS or done == progress.enqueued
+        ):
+            self.stream.write(text + "\n")
+            self._last_plain, self._last_plain_at = state, now
+
+    def finish(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\n")
+
+
+def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
+    """The ledger as label/value rows; failures by reason and outstanding
+    accounts listed by id, since those are what the operator acts on."""
+    manifest = ledger.manifest
+    rows: list[tuple[str, str]] = []
+    if manifest is None:
+        rows.append(("manifest", "MISSING (the producer did not write one for this run)"))
+    else:
+        rows.append(("trigger", f"{manifest.trigger}, started {manifest.created_at}"))
+        if manifest.status != "ENQUEUED":
+            rows.append(("manifest", f"{manifest.status}: {manifest.error or ''}"))
+    rows.append(("accounts in manifest", str(len(ledger.accounts))))
+    rows.append(("reports stored", str(len(ledger.reports))))
+    rows.append(("failures", str(len(ledger.failures))))
+    for reason, accounts in ledger.failures_by_reason().items():
+        rows.append((f"  {reason}", f"{len(accounts)}: {' '.join(accounts)}"))
+    rows.append(("outstanding", str(len(ledger.outstanding))))
+    if ledger.outstanding:
+        replaying = set(ledger.replaying)
+        listed = [f"{a} (replay sent)" if a in replaying else a for a in ledger.outstanding]
+        rows.append(("  accounts", " ".join(listed)))
+    if ledger.unexpected:
+        rows.append(("not in manifest", " ".join(ledger.unexpected)))
+    if manifest is not None:
+        skipped: dict[str, int] = {}
+        for state in manifest.skipped.values():
+            skipped[state] = skipped.get(state, 0) + 1
+        rows.append(("skipped by state", counts(skipped)))
+        rows.append(("excluded", str(len(manifest.excluded))))
+    return rows
+
+
+def depth_rows(work: QueueDepths | None, dead: QueueDepths | None) -> list[tuple[str, str]]:
+    rows = []
+    if work is not None:
+        rows.append(
+            (
+                "work queue",
+                f"visible {work.visible}, in flight {work.in_flight}, delayed {work.delayed}",
+            )
+        )
+    if dead is not None:
+        rows.append(("dead-letter queue", f"visible {dead.visible}, in flight {dead.in_flight}"))
+    return rows

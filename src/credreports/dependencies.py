@@ -1,0 +1,85 @@
+"""Wiring: the adapters each function uses, built once per container.
+
+Built on first use, never at import, and keyed by the settings so a changed
+environment (the local loop, tests) gets fresh clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from credreports.adapters.credential_report import CredentialReports, MemberSessions
+from credreports.adapters.notifications import Notifier
+from credreports.adapters.organization import Organization
+from credreports.adapters.queue import Queue
+from credreports.adapters.storage import ReportStore
+from credreports.collection import Collector
+from credreports.failures import FailureLedger
+from credreports.settings import (
+    DlqHandlerSettings,
+    ProducerSettings,
+    WorkerSettings,
+    clear_cache,
+    dlq_handler_settings,
+    producer_settings,
+    worker_settings,
+)
+
+
+@dataclass(frozen=True)
+class ProducerDependencies:
+    settings: ProducerSettings
+    organization: Organization
+    queue: Queue
+    store: ReportStore
+
+
+@lru_cache(maxsize=1)
+def _producer(settings: ProducerSettings) -> ProducerDependencies:
+    return ProducerDependencies(
+        settings=settings,
+        organization=Organization(),
+        queue=Queue(settings.work_queue_url),
+        store=ReportStore(settings.report_bucket, settings.report_prefix),
+    )
+
+
+def producer() -> ProducerDependencies:
+    return _producer(producer_settings())
+
+
+@lru_cache(maxsize=1)
+def _collector(settings: WorkerSettings) -> Collector:
+    return Collector(
+        reports=CredentialReports(MemberSessions(settings.member_role_name)),
+        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        work_queue=Queue(settings.work_queue_url),
+        dead_letters=Queue(settings.dead_letter_queue_url),
+        max_attempts=settings.max_attempts,
+        retry_delay_seconds=settings.retry_delay_seconds,
+    )
+
+
+def collector() -> Collector:
+    return _collector(worker_settings())
+
+
+@lru_cache(maxsize=1)
+def _ledger(settings: DlqHandlerSettings) -> FailureLedger:
+    return FailureLedger(
+        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        notifier=Notifier(settings.notification_topic_arn),
+    )
+
+
+def ledger() -> FailureLedger:
+    return _ledger(dlq_handler_settings())
+
+
+def reset() -> None:
+    """Forget settings, clients and cached sessions, as a cold start would."""
+    clear_cache()
+    _producer.cache_clear()
+    _collector.cache_clear()
+    _ledger.cache_clear()

@@ -1,0 +1,228 @@
+"""The run ledger: what a run was meant to collect, set against what it left in S3.
+
+A run's manifest lists its accounts; every one of them must end as a report or
+a failure record. The ledger reads the three folders of one run (``runs/``,
+``reports/``, ``failures/``) and says, per account, which it is, or that it is
+still outstanding. It is plain logic over the ReportStore adapter, shared by
+the CLI's ``status``, ``replay`` and ``demo``.
+
+Rules, in the order they apply to an account:
+
+- a report beats a failure: when both exist (a late duplicate delivery
+  succeeded after the dead-letter handler wrote its record), it counts as a
+  report;
+- a replay withdraws the failure record from ``failures/`` into the run's
+  history (``runs/.../replayed/``, marked ``replayed_at``): until a new
+  outcome lands, the account is outstanding and shown as "replaying";
+- an account of the manifest with neither is outstanding.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from credreports import layout
+from credreports.adapters.storage import ReportStore
+from credreports.messages import FailureRecord, validate_run_id
+
+MANIFEST_ENQUEUED = "ENQUEUED"
+
+
+class LedgerError(RuntimeError):
+    """The run cannot be read (no such run, or an unreadable object)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parts of ``runs/.../manifest.json`` the ledger relies on."""
+
+    run_id: str
+    status: str
+    trigger: str
+    created_at: str
+    accounts: tuple[str, ...]
+    skipped: dict[str, str]  # account id -> state
+    excluded: tuple[str, ...]
+    error: str | None = None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Manifest:
+        return cls(
+            run_id=str(document["run_id"]),
+            status=str(document.get("status", "")),
+            trigger=str(document.get("trigger", "")),
+            created_at=str(document.get("created_at", "")),
+            accounts=tuple(document.get("accounts", [])),
+            skipped={s["account_id"]: s["state"] for s in document.get("skipped", [])},
+            excluded=tuple(document.get("excluded", [])),
+            error=document.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class StoredFailure:
+    key: str
+    record: FailureRecord
+
+
+@dataclass(frozen=True)
+class RunLedger:
+    """One run, account by account."""
+
+    run_id: str
+    manifest_key: str
+    manifest: Manifest | None
+    reports: dict[str, str]  # account -> report key
+    failures: dict[str, StoredFailure]  # accounts whose outcome is a failure
+    replaying: dict[str, StoredFailure]  # withdrawn by a replay, no new outcome yet
+    outstanding: tuple[str, ...]  # in the manifest, no outcome yet (replaying included)
+    unexpected: tuple[str, ...] = field(default=())  # outcomes of accounts not in the manifest
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return self.manifest.accounts if self.manifest else ()
+
+    @property
+    def complete(self) -> bool:
+        """Every account of the manifest is a report or a failure record.
+
+        A run without a manifest, or whose listing failed, is never complete:
+        nobody can say which accounts it should have had."""
+        return (
+            self.manifest is not None
+            and self.manifest.status == MANIFEST_ENQUEUED
+            and not self.outstanding
+        )
+
+    def failures_by_reason(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for account_id, failure in sorted(self.failures.items()):
+            grouped.setdefault(failure.record.reason.value, []).append(account_id)
+        return dict(sorted(grouped.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The machine-readable ledger (``status --json``)."""
+        manifest = self.manifest
+        return {
+            "run_id": self.run_id,
+            "complete": self.complete,
+            "manifest": None
+            if manifest is None
+            else {
+                "key": self.manifest_key,
+                "status": manifest.status,
+                "trigger": manifest.trigger,
+                "created_at": manifest.created_at,
+                "error": manifest.error,
+                "skipped_by_state": dict(Counter(manifest.skipped.values())),
+                "skipped": manifest.skipped,
+                "excluded": list(manifest.excluded),
+            },
+            "counts": {
+                "accounts": len(self.accounts),
+                "reports": len(self.reports),
+                "failures": len(self.failures),
+                "outstanding": len(self.outstanding),
+                "replaying": len(self.replaying),
+                "failures_by_reason": {
+                    reason: len(accounts) for reason, accounts in self.failures_by_reason().items()
+                },
+            },
+            "accounts": list(self.accounts),
+            "reports": dict(sorted(self.reports.items())),
+            "failures": {
+                account_id: {
+                    "key": failure.key,
+                    "reason": failure.record.reason.value,
+                    "detail": failure.record.detail,
+                    "attempts": failure.record.attempts,
+                    "failed_at": failure.record.model_dump(mode="json")["failed_at"],
+                }
+                for account_id, failure in sorted(self.failures.items())
+            },
+            "outstanding": list(self.outstanding),
+            "replaying": sorted(self.replaying),
+            "unexpected": list(self.unexpected),
+        }
+
+
+def latest_run_id(store: ReportStore) -> str | None:
+    """The newest run that has a manifest (run ids sort by time)."""
+    runs = {
+        part.removeprefix("run=")
+        for key in store.keys(f"{store.prefix}runs/")
+        for part in key.split("/")
+        if part.startswith("run=")
+    }
+    return max(runs, default=None)
+
+
+def read_failure(store: ReportStore, key: str) -> FailureRecord:
+    document = store.get_json(key)
+    if document is None:
+        raise LedgerError(f"failure record {key} disappeared while being read")
+    try:
+        return FailureRecord.model_validate(document)
+    except ValidationError as exc:
+        raise LedgerError(f"failure record {key} is not readable: {exc}") from None
+
+
+def outcome_keys(store: ReportStore, run_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(reports, failures) of a run as account -> key, from listings only."""
+    reports = _by_account(store.keys(layout.run_prefix(store.prefix, "reports", run_id)))
+    failures = _by_account(store.keys(layout.run_prefix(store.prefix, "failures", run_id)))
+    return reports, failures
+
+
+def _by_account(keys: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key in keys:
+        account_id = layout.account_from_key(key)
+        if account_id:
+            found[account_id] = key
+    return found
+
+
+def read_ledger(store: ReportStore, run_id: str) -> RunLedger:
+    """The ledger of ``run_id``, read from the bucket. Raises LedgerError when
+    the run left nothing at all (a mistyped run id, most likely)."""
+    validate_run_id(run_id)
+    manifest_key = layout.manifest_key(store.prefix, run_id)
+    document = store.get_json(manifest_key)
+    manifest = None if document is None else Manifest.from_document(document)
+    report_keys, failure_keys = outcome_keys(store, run_id)
+    if manifest is None and not report_keys and not failure_keys:
+        raise LedgerError(f"run {run_id} has no manifest, reports or failure records")
+    failures = {
+        account_id: StoredFailure(key=key, record=read_failure(store, key))
+        for account_id, key in failure_keys.items()
+        if account_id not in report_keys  # a report beats a failure
+    }
+    settled = set(report_keys) | set(failures)
+    # Several replays of one account leave several records; keys sort by time.
+    latest_replays: dict[str, str] = {}
+    for key in sorted(store.keys(layout.replayed_prefix(store.prefix, run_id))):
+        account_id = layout.account_from_key(key)
+        if account_id and account_id not in settled:
+            latest_replays[account_id] = key
+    replaying = {
+        account_id: StoredFailure(key=key, record=read_failure(store, key))
+        for account_id, key in latest_replays.items()
+    }
+    expected = set(manifest.accounts) if manifest else set()
+    outstanding = tuple(a for a in (manifest.accounts if manifest else ()) if a not in settled)
+    unexpected = tuple(sorted((settled | set(replaying)) - expected)) if manifest else ()
+    return RunLedger(
+        run_id=run_id,
+        manifest_key=manifest_key,
+        manifest=manifest,
+        reports=report_keys,
+        failures=failures,
+        replaying=replaying,
+        outstanding=outstanding,
+        unexpected=unexpected,
+    )

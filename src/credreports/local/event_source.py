@@ -1,0 +1,186 @@
+"""The local event-source loop: what Lambda's SQS trigger does, on the emulator.
+
+It receives batches, builds the event Lambda would build (every record field,
+ApproximateReceiveCount included), calls the real handler, deletes what
+succeeded, and leaves the rest invisible until the queue's visibility timeout
+ends, so the queue's redrive policy moves poison messages to the dead-letter
+queue exactly as on AWS. A handler that raises fails its whole batch, as on
+Lambda.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from credreports import aws
+from credreports.adapters.queue import Queue, QueueDepths
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LocalContext:
+    """The attributes of Lambda's context object that handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    timeout_seconds: int = 300
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS trigger delivers for ``messages`` (ReceiveMessage items)."""
+    records = []
+    for message in messages:
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    name: message.get("Attributes", {}).get(name, "")
+                    for name in (
+                        "ApproximateReceiveCount",
+                        "SentTimestamp",
+                        "SenderId",
+                        "ApproximateFirstReceiveTimestamp",
+                    )
+                },
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+@dataclass
+class Subscription:
+    queue_url: str
+    queue_arn: str
+    handler: Handler
+    function_name: str
+    batch_size: int
+
+
+@dataclass
+class LoopStats:
+    invocations: dict[str, int] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
+    failed_records: dict[str, int] = field(default_factory=dict)
+    handler_errors: dict[str, int] = field(default_factory=dict)
+
+
+class EventSourceLoop:
+    """Delivers SQS batches to handlers until every queue is empty."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client or aws.client("sqs")
+        self._region = self._client.meta.region_name
+        self.subscriptions: list[Subscription] = []
+        self.stats = LoopStats()
+
+    def subscribe(
+        self, queue_url: str, handler: Handler, function_name: str, batch_size: int = 10
+    ) -> None:
+        arn = self._client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        self.subscriptions.append(
+            Subscription(
+                queue_url=queue_url,
+                queue_arn=arn["Attributes"]["QueueArn"],
+                handler=handler,
+                function_name=function_name,
+                batch_size=batch_size,
+            )
+        )
+
+    def poll(self, subscription: Subscription) -> int:
+        """One receive and one invocation; returns the number of records delivered."""
+        answer = self._client.receive_message(
+            QueueUrl=subscription.queue_url,
+            MaxNumberOfMessages=subscription.batch_size,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        name = subscription.function_name
+        event = sqs_event(messages, subscription.queue_arn, self._region)
+        self.stats.invocations[name] = self.stats.invocations.get(name, 0) + 1
+        self.stats.records[name] = self.stats.records.get(name, 0) + len(messages)
+        try:
+            response = subscription.handler(event, LocalContext(function_name=name))
+        except Exception:
+            # Lambda: an exception fails the whole batch; nothing is deleted.
+            self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
+            self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(messages)
+            traceback.print_exc()
+            return len(messages)
+        failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(failed)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self._client.delete_message_batch(
+                QueueUrl=subscription.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done[start : start + 10])
+                ],
+            )
+        return len(messages)
+
+    def depths(self) -> dict[str, QueueDepths]:
+        return {
+            s.queue_url: Queue(s.queue_url, client=self._client).depths()
+            for s in self.subscriptions
+        }
+
+    def run_until_idle(
+        self,
+        timeout_seconds: float = 120,
+        idle_sleep: float = 0.1,
+        on_progress: Callable[[], None] | None = None,
+    ) -> LoopStats:
+        """Poll every queue until all are empty (nothing visible, in flight or
+        delayed). Raises TimeoutError if that takes longer than the timeout."""
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            delivered = sum(self.poll(subscription) for subscription in self.subscriptions)
+            if on_progress:
+                on_progress()
+            if delivered:
+                continue
+            if all(depth.total == 0 for depth in self.depths().values()):
+                return self.stats
+            time.sleep(idle_sleep)
+        raise TimeoutError(f"queues not empty after {timeout_seconds} s: {self.depths()}")

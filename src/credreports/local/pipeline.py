@@ -1,0 +1,52 @@
+"""The whole pipeline on the emulator: the real handlers, wired by the local
+event-source loop. Used by the demo, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from credreports import dependencies
+from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
+from credreports.local.resources import Resources
+
+
+@dataclass
+class LocalPipeline:
+    resources: Resources
+    environment: dict[str, str] = field(default_factory=dict)
+    worker_batch_size: int = 10
+    dlq_batch_size: int = 10
+    loop: EventSourceLoop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.configure(**self.environment)
+        from dlq_handler.app import lambda_handler as dlq_handler
+        from worker.app import lambda_handler as worker
+
+        self.loop = EventSourceLoop()
+        self.loop.subscribe(self.resources.work_queue_url, worker, "worker", self.worker_batch_size)
+        self.loop.subscribe(
+            self.resources.dead_letter_queue_url, dlq_handler, "dlq_handler", self.dlq_batch_size
+        )
+
+    def configure(self, **overrides: str) -> None:
+        """Set the functions' environment, as a deployment would, and start cold."""
+        self.environment = self.resources.environment(**{**self.environment, **overrides})
+        os.environ.update(self.environment)
+        dependencies.reset()
+
+    def start(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Invoke the producer (a full run with no event)."""
+        from producer.app import lambda_handler as producer
+
+        result: dict[str, Any] = producer(event or {}, LocalContext(function_name="producer"))
+        return result
+
+    def drain(
+        self, timeout_seconds: float = 120, on_progress: Callable[[], None] | None = None
+    ) -> LoopStats:
+        """Deliver messages until every queue is empty."""
+        return self.loop.run_until_idle(timeout_seconds=timeout_seconds, on_progress=on_progress)

@@ -1,0 +1,109 @@
+"""The stack's resources, created directly in the emulator for fast tests.
+
+template.yaml is the deployable truth; this creates the same wiring (queues
+with redrive and a longer-lived DLQ, encrypted bucket, topic) in a few calls,
+with the small timeouts that make a local run fast. The TLS-only bucket
+policy is left out: moto ignores its condition and would deny every request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from credreports import aws
+
+
+@dataclass(frozen=True)
+class Resources:
+    work_queue_url: str
+    dead_letter_queue_url: str
+    bucket: str
+    topic_arn: str
+    prefix: str = ""
+
+    def environment(self, **overrides: str) -> dict[str, str]:
+        """The functions' environment variables for these resources."""
+        values = {
+            "WORK_QUEUE_URL": self.work_queue_url,
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
+            "REPORT_BUCKET": self.bucket,
+            "REPORT_PREFIX": self.prefix,
+            "NOTIFICATION_TOPIC_ARN": self.topic_arn,
+            "MEMBER_ROLE_NAME": "credreports-member",
+            "MAX_ATTEMPTS": "45",
+            "RETRY_DELAY_SECONDS": "0",
+            "INCLUDE_OU_IDS": "",
+            "EXCLUDE_OU_IDS": "",
+            "EXCLUDE_ACCOUNT_IDS": "",
+            "POWERTOOLS_SERVICE_NAME": "credreports",
+            "POWERTOOLS_METRICS_NAMESPACE": "credreports",
+        }
+        values.update(overrides)
+        return values
+
+
+def create(
+    name: str = "credreports",
+    *,
+    visibility_timeout: int = 2,
+    max_receive_count: int = 3,
+    prefix: str = "",
+    sqs: Any = None,
+    s3: Any = None,
+    sns: Any = None,
+) -> Resources:
+    """Create the queues, bucket and topic; returns where they are."""
+    sqs = sqs or aws.client("sqs")
+    s3 = s3 or aws.client("s3")
+    sns = sns or aws.client("sns")
+    dlq_url = sqs.create_queue(
+        QueueName=f"{name}-dead-letter",
+        # The DLQ keeps messages longer than the work queue (SQS keeps a moved
+        # message's original enqueue time).
+        Attributes={
+            "MessageRetentionPeriod": "1209600",
+            "VisibilityTimeout": str(visibility_timeout),
+            "SqsManagedSseEnabled": "true",
+        },
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    work_url = sqs.create_queue(
+        QueueName=f"{name}-work",
+        Attributes={
+            "MessageRetentionPeriod": "345600",
+            "VisibilityTimeout": str(visibility_timeout),
+            "SqsManagedSseEnabled": "true",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    bucket = f"{name}-reports"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    topic_arn = sns.create_topic(Name=f"{name}-failures")["TopicArn"]
+    return Resources(
+        work_queue_url=work_url,
+        dead_letter_queue_url=dlq_url,
+        bucket=bucket,
+        topic_arn=topic_arn,
+        prefix=prefix,
+    )

@@ -1,0 +1,131 @@
+"""Settings of each function, read from the Lambda environment.
+
+Validated on first use and cached for the life of the container (never at
+import); a missing or invalid variable fails with its name. Each function
+validates only the variables it uses, so a producer does not need the
+notification topic and a misconfigured dlq_handler does not stop the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from credreports.messages import invalid_account_ids
+
+_OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or invalid; the message names every such variable."""
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _account_list(value: tuple[str, ...]) -> tuple[str, ...]:
+    bad = invalid_account_ids(value)
+    if bad:
+        raise ValueError(f"not 12-digit account ids: {', '.join(repr(item) for item in bad)}")
+    return value
+
+
+def _ou_list(value: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [item for item in value if not _OU_ID.match(item)]
+    if bad:
+        raise ValueError(f"not OU or root ids (ou-xxxx-xxxxxxxx, r-xxxx): {', '.join(bad)}")
+    return value
+
+
+def _prefix(value: Any) -> Any:
+    # "reports" and "reports/" both mean the folder "reports/".
+    if isinstance(value, str) and value and not value.endswith("/"):
+        return value + "/"
+    return value
+
+
+# Tuples, so that settings are hashable and can key the cached dependencies.
+AccountIds = Annotated[tuple[str, ...], BeforeValidator(_split), AfterValidator(_account_list)]
+OuIds = Annotated[tuple[str, ...], BeforeValidator(_split), AfterValidator(_ou_list)]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3, max_length=63)
+    report_prefix: Annotated[str, BeforeValidator(_prefix)] = Field(
+        default="", alias="REPORT_PREFIX", pattern=r"^([^/].*/)?$"
+    )
+
+
+class ProducerSettings(_Settings):
+    work_queue_url: str = Field(alias="WORK_QUEUE_URL", pattern=r"^https?://")
+    include_ou_ids: OuIds = Field(default=(), alias="INCLUDE_OU_IDS")
+    exclude_ou_ids: OuIds = Field(default=(), alias="EXCLUDE_OU_IDS")
+    exclude_account_ids: AccountIds = Field(default=(), alias="EXCLUDE_ACCOUNT_IDS")
+
+
+class WorkerSettings(_Settings):
+    work_queue_url: str = Field(alias="WORK_QUEUE_URL", pattern=r"^https?://")
+    dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://")
+    member_role_name: str = Field(alias="MEMBER_ROLE_NAME", pattern=r"^[A-Za-z0-9_+=,.@/-]{1,64}$")
+    max_attempts: int = Field(default=45, alias="MAX_ATTEMPTS", ge=1, le=1000)
+    # SQS caps DelaySeconds at 900.
+    retry_delay_seconds: int = Field(default=60, alias="RETRY_DELAY_SECONDS", ge=0, le=900)
+
+
+class DlqHandlerSettings(_Settings):
+    notification_topic_arn: str = Field(
+        alias="NOTIFICATION_TOPIC_ARN",
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
+    )
+
+
+S = TypeVar("S", bound=_Settings)
+
+
+def load(model: type[S], environ: Mapping[str, str]) -> S:
+    """Validate ``environ`` against ``model``; raise ConfigurationError naming
+    each missing or invalid variable."""
+    try:
+        return model.model_validate(dict(environ))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else "environment"
+            if error["type"] == "missing":
+                problems.append(f"{name} is not set")
+            else:
+                message = error["msg"].removeprefix("Value error, ")
+                problems.append(f"{name} is invalid ({message}; got {error.get('input')!r})")
+        raise ConfigurationError("; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def producer_settings() -> ProducerSettings:
+    return load(ProducerSettings, os.environ)
+
+
+@lru_cache(maxsize=1)
+def worker_settings() -> WorkerSettings:
+    return load(WorkerSettings, os.environ)
+
+
+@lru_cache(maxsize=1)
+def dlq_handler_settings() -> DlqHandlerSettings:
+    return load(DlqHandlerSettings, os.environ)
+
+
+def clear_cache() -> None:
+    """Forget cached settings (tests, and the local loop when it changes them)."""
+    producer_settings.cache_clear()
+    worker_settings.cache_clear()
+    dlq_handler_settings.cache_clear()

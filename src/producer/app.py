@@ -1,0 +1,22 @@
+"""Producer: one work message per active account of the organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from credreports import dependencies
+from credreports.messages import utc_now
+from credreports.observability import logger, metrics, tracer
+from credreports.runs import parse_event, start_run
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring = dependencies.producer()
+    request = parse_event(event, now=utc_now())
+    summary = start_run(request, wiring.settings, wiring.organization, wiring.queue, wiring.store)
+    return summary.as_dict()

@@ -1,0 +1,78 @@
+"""``credreports demo`` as a newcomer runs it: the console script, in a
+subprocess, with its own emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from credreports.local.demo import stack_available
+
+
+def console_script() -> str:
+    found = shutil.which("credreports", path=str(Path(sys.executable).parent))
+    assert found, "the credreports console script is not installed in this environment"
+    return found
+
+
+def test_demo_writes_one_csv_per_active_account_and_prints_the_summary(tmp_path: Path) -> None:
+    # Given a clean environment: no endpoint or credentials of the test session
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "POWERTOOLS_"))
+    }
+    out = tmp_path / "out"
+
+    # When the demo runs with 6 accounts
+    finished = subprocess.run(  # noqa: S603 - our own console script
+        [console_script(), "demo", "--accounts", "6", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+
+    # Then it succeeds and prints the summary, with no handler logs in between
+    assert finished.returncode == 0, finished.stderr
+    assert "accounts seen     6" in finished.stdout
+    assert "skipped by state  SUSPENDED 1" in finished.stdout
+    assert "failures          0" in finished.stdout
+    assert '"level"' not in finished.stdout, "handler logs leaked into the demo's output"
+    if stack_available():
+        assert "from template.yaml" in finished.stdout
+
+    # ...and one CSV per active, non-excluded account, exactly the manifest's accounts
+    manifests = list(out.glob("runs/date=*/run=*/manifest.json"))
+    assert len(manifests) == 1
+    manifest = json.loads(manifests[0].read_text())
+    csvs = list(out.glob("reports/date=*/run=*/account=*/credential-report.csv"))
+    accounts = {path.parent.name.removeprefix("account=") for path in csvs}
+    assert accounts == set(manifest["accounts"])
+    assert len(csvs) == 6 - len(manifest["skipped"]) - len(manifest["excluded"]) == 5
+    assert not list(out.glob("failures/**/*.json"))
+    # ...whose rows are IAM users in the states the demo promises
+    header, *rows = csvs[0].read_text().splitlines()
+    assert header.startswith("user,arn,user_creation_time")
+    users = {row.split(",")[0] for row in rows}
+    assert {"alice.admin", "ci-deploy"} <= users
+
+
+@pytest.mark.parametrize("accounts", ["1", "many"])
+def test_demo_rejects_a_nonsensical_organization_size(accounts: str) -> None:
+    finished = subprocess.run(  # noqa: S603 - our own console script
+        [console_script(), "demo", "--accounts", accounts],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 2
+    assert "--accounts" in finished.stderr

@@ -1,0 +1,224 @@
+"""Nothing is lost under throttling, crashes, duplicates and failing writes.
+
+Every fault here is injected on purpose by tests/support/faults.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from credreports.local import resources
+from credreports.local.pipeline import LocalPipeline
+from credreports.local.resources import Resources
+from credreports.local.seed import seed_organization
+from tests.integration.test_pipeline import (
+    list_keys,
+    read_digests,
+    scheduled_event,
+    subscribe_queue_to_topic,
+)
+from tests.support.faults import Faults
+from tests.support.ledger import assert_every_account_accounted_for, read_run
+
+SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
+RUN_ID = "20261123T020000Z"
+
+
+def test_chaos_run_of_300_accounts_loses_nothing(faults: Faults) -> None:
+    # Given 300 accounts (299 members + management), 2 with the role denied and 1 never ready,
+    stack = resources.create("chaos", visibility_timeout=1, max_receive_count=5)
+    org = seed_organization(299, direct=True)
+    accounts = sorted(org.ids())
+    denied, stuck = set(accounts[10:12]), {accounts[20]}
+    faults.deny("sts.AssumeRole", denied)
+    faults.never_ready(stuck)
+    # ...30% of IAM/STS calls throttled, 5% of deliveries duplicated, 10% of worker
+    # invocations dying mid-batch
+    faults.throttle({"sts.AssumeRole", "iam.GetCredentialReport"}, rate=0.3)
+    faults.throttle({"iam.GenerateCredentialReport"}, rate=0.3, code="LimitExceeded")
+    faults.duplicate_deliveries(stack.work_queue_url, rate=0.05)
+    pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "15"})
+    worker = pipeline.loop.subscriptions[0]
+    worker.handler = faults.crash_mid_batch(worker.handler, rate=0.1)
+
+    # When the scheduled run completes
+    summary = pipeline.start(SCHEDULE)
+    pipeline.drain(timeout_seconds=600)
+
+    # Then every account ends as exactly one outcome, each failure with the right reason
+    assert summary["enqueued"] == 300
+    outcome = assert_every_account_accounted_for(
+        stack.bucket, RUN_ID, set(accounts), duplicates=True
+    )
+    failures = {a: r["reason"] for a, r in outcome.failures.items() if a not in outcome.resolved}
+    assert failures == {
+        **dict.fromkeys(denied, "ROLE_ASSUME_DENIED"),
+        **dict.fromkeys(stuck, "REPORT_NOT_READY"),
+    }
+    assert set(outcome.reports) == set(accounts) - denied - stuck
+    # ...and the faults did happen
+    assert faults.fired["throttle:sts.AssumeRole"] > 0
+    assert faults.fired["throttle:iam.GenerateCredentialReport"] > 30
+    assert faults.fired["duplicate_delivery"] > 5
+    assert faults.fired["crash_mid_batch"] > 3
+
+
+def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
+    stack: Resources, faults: Faults
+) -> None:
+    # Given an organization of 3+ pages whose third ListAccounts page fails
+    org = seed_organization(59, direct=True)
+    faults.fail("organizations.ListAccounts", "ServiceException", 500, calls={3})
+    pipeline = LocalPipeline(stack)
+
+    # When the schedule fires, the producer fails closed
+    with pytest.raises(Exception, match="ServiceException"):
+        pipeline.start(SCHEDULE)
+    assert faults.fired["fail:organizations.ListAccounts"] == 1
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=stack.work_queue_url, AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    manifest = read_run(stack.bucket, RUN_ID).manifest
+    assert manifest is not None
+    assert manifest["status"] == "LISTING_FAILED" and manifest["accounts"] == []
+    assert "ServiceException" in manifest["error"]
+
+    # When Lambda retries the same scheduled event, the run completes once
+    summary = pipeline.start(SCHEDULE)
+    pipeline.drain()
+    assert summary["run_id"] == RUN_ID and summary["enqueued"] == 60
+    outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
+    assert set(outcome.reports) == org.ids()
+    assert outcome.manifest is not None and outcome.manifest["status"] == "ENQUEUED"
+
+
+def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
+    stack: Resources,
+) -> None:
+    org = seed_organization(12, direct=True)
+    pipeline = LocalPipeline(stack)
+
+    first = pipeline.start(SCHEDULE)
+    second = pipeline.start(SCHEDULE)
+    pipeline.drain()
+
+    assert first["run_id"] == second["run_id"] == RUN_ID
+    outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
+    assert set(outcome.reports) == org.ids()
+    assert len(list_keys(stack.bucket, "reports/")) == len(org.ids())
+    assert len(list_keys(stack.bucket, "runs/")) == 1
+
+
+def test_duplicate_delivery_of_a_failing_account_gives_one_record_and_a_report_wins(
+    stack: Resources, faults: Faults
+) -> None:
+    # Given every delivery duplicated, and one account denied
+    org = seed_organization(4, direct=True)
+    denied = sorted(org.ids())[0]
+    faults.deny("sts.AssumeRole", {denied})
+    faults.duplicate_deliveries(stack.work_queue_url, rate=1.0)
+    pipeline = LocalPipeline(stack)
+    # (each duplicate is itself received and duplicated: stop after the first wave)
+    summary = pipeline.start()
+    pipeline.loop.poll(pipeline.loop.subscriptions[0])
+    faults.clear()
+    faults.deny("sts.AssumeRole", {denied})
+    pipeline.drain()
+
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert set(outcome.failures) == {denied}
+    assert len(list_keys(stack.bucket, "failures/")) == 1
+
+
+def test_dead_letter_for_an_account_that_already_has_a_report_is_dropped(
+    stack: Resources,
+) -> None:
+    # Given a run whose account has a report, and a stale crash copy on the DLQ
+    org = seed_organization(0, ous={})
+    (account,) = org.ids()
+    pipeline = LocalPipeline(stack)
+    summary = pipeline.start({"account_ids": [account]})
+    pipeline.drain()
+    stale = {
+        "v": 1,
+        "account_id": account,
+        "run_id": summary["run_id"],
+        "attempt": 0,
+        "trigger": "manual",
+        "enqueued_at": "2026-11-23T02:00:00Z",
+    }
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.dead_letter_queue_url, MessageBody=json.dumps(stale)
+    )
+    digests = subscribe_queue_to_topic(stack.topic_arn)
+
+    # When the dlq_handler takes it
+    pipeline.drain()
+
+    # Then the report stands alone, and nobody is paged
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], {account})
+    assert set(outcome.reports) == {account}
+    assert read_digests(digests) == []
+
+
+def test_transient_s3_failure_is_retried_and_denied_storage_fails_fast(
+    stack: Resources, faults: Faults
+) -> None:
+    org = seed_organization(3, ous={})
+    accounts = sorted(org.ids())
+    pipeline = LocalPipeline(stack)
+    summary = pipeline.start({"account_ids": accounts[:2]})
+    faults.fail("s3.PutObject", "InternalError", 500, times=2)
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], set(accounts[:2]))
+    assert set(outcome.reports) == set(accounts[:2])
+
+    assert faults.fired["fail:s3.PutObject"] == 2
+
+    # the worker's puts are denied from now on; the dlq_handler's record must land
+    faults.clear()
+    summary = pipeline.start({"account_ids": [accounts[2]]})
+    faults.fail("s3.PutObject", "AccessDenied", 403)
+    pipeline.loop.subscriptions[1].handler = _with_faults_cleared(
+        pipeline.loop.subscriptions[1].handler, faults
+    )
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], {accounts[2]})
+    assert outcome.failures[accounts[2]]["reason"] == "STORAGE_DENIED"
+    assert outcome.failures[accounts[2]]["attempts"] == 2
+
+
+def _with_faults_cleared(handler, faults: Faults):  # type: ignore[no-untyped-def]
+    def handle(event, context):  # type: ignore[no-untyped-def]
+        rules = list(faults.rules)
+        faults.rules.clear()
+        try:
+            return handler(event, context)
+        finally:
+            faults.rules.extend(rules)
+
+    return handle
+
+
+def test_failed_publish_keeps_the_records_until_the_digest_goes_out(
+    stack: Resources, faults: Faults
+) -> None:
+    org = seed_organization(2, ous={})
+    denied = sorted(org.ids())[1]
+    faults.deny("sts.AssumeRole", {denied})
+    faults.fail("sns.Publish", "InternalError", 500, times=1)
+    digests = subscribe_queue_to_topic(stack.topic_arn)
+    pipeline = LocalPipeline(stack)
+
+    summary = pipeline.start()
+    pipeline.drain()
+
+    assert faults.fired["fail:sns.Publish"] == 1
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert set(outcome.failures) == {denied}
+    received = read_digests(digests)
+    assert len(received) == 1
+    assert [f["account_id"] for f in received[0]["body"]["failures"]] == [denied]
