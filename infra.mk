@@ -40,7 +40,7 @@ define infra-venv
 	touch $(1)/.installed
 endef
 
-$(VENV_INFRA)/.installed: requirements/infra-tools.txt requirements/infra-lambda.txt $(VENV_UV)/.installed
+$(VENV_INFRA)/.installed: requirements/infra-tools.txt requirements/infra-lambda.txt constraints.txt $(VENV_UV)/.installed
 	$(call infra-venv,$(VENV_INFRA),requirements/infra-tools.txt)
 
 $(VENV_SAM)/.installed: requirements/infra-sam.txt $(VENV_UV)/.installed

@@ -10,7 +10,6 @@ with CREDREPORTS_INFRA_STRICT=1 (set by make) a missing tool fails instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +62,3 @@ def tool_environment() -> dict[str, str]:
         CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
     )
     return environment
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Any]:
-    # The project-wide tests/conftest.py provides the same fixture once the
-    # pipeline code is merged; this one lets the infra tests run on their own.
-    from credreports.local import emulator as emulator_module
-
-    with emulator_module.running() as running:
-        yield running

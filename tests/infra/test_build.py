@@ -5,10 +5,11 @@ How a python3.13 build is imported here, where the interpreter is 3.11: the
 artifact's pure-Python code (handler, credreports, Powertools, pydantic,
 boto3, ...) runs on 3.11 as it is; only compiled extension modules are tied to
 the interpreter. So each artifact is copied, every ``*.cpython-313-*.so`` in
-it is replaced by the 3.11 build of the *same distribution and version*
-(taken from this environment, which installs the same pins), and the handler
-is imported by ``python -I -S`` with the artifact as the only entry of
-sys.path besides the standard library. A module missing from the artifact, a
+it is replaced by the 3.11 build of the *same distribution and version* (from
+this environment when it has that version, else from that version's cp311
+wheel, fetched by pip from PyPI), and the handler is imported by
+``python -I -S`` with the artifact as the only entry of sys.path besides the
+standard library. A module missing from the artifact, a
 wrong version or a broken import fails the test. Where a python3.13
 interpreter exists (pyenv has one on the CI machine), the artifact is also
 imported untouched by it, as Lambda would.
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +100,18 @@ def test_artifact_holds_its_own_handler_only(build_dir: Path, name: str) -> None
     assert not {"tests", "__pycache__"} & present
 
 
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("wheels")
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_built_function_imports_its_handler_under_local_python(
-    build_dir: Path, tmp_path: Path, name: str
+    build_dir: Path, tmp_path: Path, wheels: Path, name: str
 ) -> None:
     artifact = tmp_path / name
     shutil.copytree(build_dir / name, artifact)
-    replaced = _use_local_extension_modules(artifact)
+    replaced = _use_local_extension_modules(artifact, wheels)
 
     result = _import_handler(sys.executable, artifact, FUNCTIONS[name])
 
@@ -125,19 +132,29 @@ def test_built_function_imports_its_handler_under_python313(build_dir: Path, nam
     assert result.stdout.strip() == "lambda_handler"
 
 
-def test_lambda_pins_satisfy_the_project_dependencies() -> None:
-    pins = _pins(REPO / "requirements" / "infra-lambda.txt")
+def test_artifacts_ship_the_project_dependencies_at_the_locked_versions(
+    build_dir: Path,
+) -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    constraints = REPO / "constraints.txt"
-    locked = _pins(constraints) if constraints.exists() else {}
+    locked = _pins(REPO / "constraints.txt")
 
-    for dependency in project["project"]["dependencies"]:
-        requirement = Requirement(dependency)
-        name = _normalise(requirement.name)
-        assert name in pins, f"{name} is a runtime dependency but not shipped to Lambda"
-        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} vs {requirement}"
-        if name in locked:
-            assert pins[name] == locked[name], f"{name}: Lambda ships {pins[name]}, lock says {locked[name]}"
+    for name in FUNCTIONS:
+        shipped = {
+            _normalise(metadata.metadata["Name"]): metadata.version
+            for metadata in (
+                importlib.metadata.PathDistribution(info)
+                for info in (build_dir / name).glob("*.dist-info")
+            )
+        }
+        for dependency in project["project"]["dependencies"]:
+            requirement = Requirement(dependency)
+            assert _normalise(requirement.name) in shipped, f"{name} lacks {requirement.name}"
+        different = {
+            dist: (version, locked[dist])
+            for dist, version in shipped.items()
+            if dist in locked and locked[dist] != version
+        }
+        assert different == {}, f"{name}: (shipped, locked) differ"
 
 
 # ----------------------------------------------------------------- helpers
@@ -171,7 +188,7 @@ def _import_handler(python: str, artifact: Path, module: str) -> subprocess.Comp
     )
 
 
-def _use_local_extension_modules(artifact: Path) -> set[str]:
+def _use_local_extension_modules(artifact: Path, wheels: Path) -> set[str]:
     """Swap the artifact's 3.13 extension modules for this interpreter's build of
     the same distribution version; returns the distributions touched."""
     owners = _record_owners(artifact)
@@ -183,22 +200,58 @@ def _use_local_extension_modules(artifact: Path) -> set[str]:
             continue
         relative = extension.relative_to(artifact).as_posix()
         distribution, version = owners[relative]
-        local = importlib.metadata.distribution(distribution)
-        assert local.version == version, (
-            f"{distribution}: artifact has {version}, this environment {local.version}; "
-            "requirements/infra-tools.txt must install the Lambda pins"
-        )
-        stem = relative[: match.start() + len(relative) - len(extension.name)]
-        candidates = [
-            file
-            for file in local.files or []
-            if str(file).startswith(stem) and f".cpython-{local_tag}-" in str(file)
-        ]
-        assert len(candidates) == 1, f"no {local_tag} build of {relative} in {distribution}"
+        prefix = relative[: len(relative) - len(extension.name) + match.start()]
+        local_prefix = f"{prefix}.cpython-{local_tag}-"
+        content = _local_extension(distribution, version, local_prefix)
+        if content is None:
+            content = _wheel_extension(distribution, version, local_prefix, wheels)
         extension.unlink()
-        shutil.copy2(Path(str(candidates[0].locate())), artifact / str(candidates[0]))
+        suffix = extension.name[match.end("tag") + 1 :]
+        (artifact / (local_prefix + suffix)).write_bytes(content)
         replaced.add(_normalise(distribution))
     return replaced
+
+
+def _local_extension(distribution: str, version: str, prefix: str) -> bytes | None:
+    try:
+        installed = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if installed.version != version:
+        return None
+    (file,) = [f for f in installed.files or [] if str(f).startswith(prefix)]
+    return Path(str(file.locate())).read_bytes()
+
+
+def _wheel_extension(distribution: str, version: str, prefix: str, wheels: Path) -> bytes:
+    target = wheels / f"{_normalise(distribution)}-{version}"
+    if not target.exists():
+        subprocess.run(  # noqa: S603 - this machine's pip, an exact pinned version
+            [
+                shutil.which("python3") or "python3",
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                f"{sys.version_info.major}.{sys.version_info.minor}",
+                "--platform",
+                "manylinux2014_x86_64",
+                "--dest",
+                str(target),
+                f"{distribution}=={version}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    (wheel,) = target.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.startswith(prefix)]
+        return archive.read(name)
 
 
 def _record_owners(artifact: Path) -> dict[str, tuple[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.infra.code_calls import Project
 
-ADAPTERS = '''
+ADAPTERS = """
 from typing import Any
 
 class Store:
@@ -52,7 +52,7 @@ class Organization:
 
     def accounts(self) -> list[Any]:
         return self._pages("list_accounts")
-'''
+"""
 
 
 def _project(tmp_path: Path, logic: str, handler: str) -> Project:

@@ -21,10 +21,17 @@ from tests.infra.code_calls import Project, Usage
 from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template
 
 RUNTIME_ACTIONS = frozenset(
-    {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
 )
 # What Lambda's SQS poller does with the function's role (not the code).
-EVENT_SOURCE_ACTIONS = frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"})
+EVENT_SOURCE_ACTIONS = frozenset(
+    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+)
 # The worker calls IAM with the member role's credentials, in each account:
 # those calls are the member role's business, not the worker role's.
 MEMBER_ACCOUNT_SERVICES = frozenset({"iam"})
@@ -134,9 +141,7 @@ def test_role_grants_exactly_what_the_function_calls(name: str, usages: dict[str
     usage = usages[name]
     assert usage.operations, f"no AWS call found from {function.handler}: the analysis is blind"
     called = usage.actions() - {
-        action
-        for action in usage.actions()
-        if action.split(":")[0] in MEMBER_ACCOUNT_SERVICES
+        action for action in usage.actions() if action.split(":")[0] in MEMBER_ACCOUNT_SERVICES
     }
     needed = called | RUNTIME_ACTIONS | _implied_kms(usage)
     if function.event_source_queue:
@@ -151,9 +156,7 @@ def test_role_grants_exactly_what_the_function_calls(name: str, usages: dict[str
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_event_source_permissions_cover_only_the_polled_queue(name: str) -> None:
     function = FUNCTIONS[name]
-    statements = [
-        s for s in function.statements if _actions((s,)) & EVENT_SOURCE_ACTIONS
-    ]
+    statements = [s for s in function.statements if _actions((s,)) & EVENT_SOURCE_ACTIONS]
 
     if function.event_source_queue is None:
         assert statements == []
@@ -192,7 +195,9 @@ def test_stack_set_deploys_the_same_member_role_as_the_management_account_gets()
         "OrganizationId": {"Ref": "OrganizationId"},
     }
     # The account as Principal, narrowed to the worker role and the organization.
-    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert trust["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
     assert member_trust["Principal"] == {
         "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ManagementAccountId}:root"}
     }

@@ -114,9 +114,15 @@ def transform(template_path: Path, code_uri: str, parameters: Mapping[str, str])
     Every function's CodeUri becomes ``code_uri``; see the module docstring
     for the other adjustments.
     """
-    from samtranslator.public.translator import ManagedPolicyLoader
-    from samtranslator.translator.transform import transform as sam_transform
-    from samtranslator.yaml_helper import yaml_parse
+    # aws-sam-translator is needed only here (the demo and the infra tests),
+    # not on Lambda; the ignores cover environments that lack it.
+    from samtranslator.public.translator import (  # type: ignore[import-not-found,unused-ignore]
+        ManagedPolicyLoader,
+    )
+    from samtranslator.translator.transform import (  # type: ignore[import-not-found,unused-ignore]
+        transform as sam_transform,
+    )
+    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-not-found,unused-ignore]
 
     template = yaml_parse(template_path.read_text(encoding="utf-8"))
     check_rules(template, parameters)
@@ -126,9 +132,7 @@ def transform(template_path: Path, code_uri: str, parameters: Mapping[str, str])
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     # Explicit roles only: the loader is never asked for a managed policy.
     policy_loader = ManagedPolicyLoader(boto3.client("iam"))
-    transformed = sam_transform(
-        template, {"AWS::Region": region, **parameters}, policy_loader
-    )
+    transformed = sam_transform(template, {"AWS::Region": region, **parameters}, policy_loader)
     return _adjust_for_emulator(transformed)
 
 
