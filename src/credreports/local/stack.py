@@ -30,6 +30,7 @@ anything in a real account.
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
 import os
@@ -114,15 +115,12 @@ def transform(template_path: Path, code_uri: str, parameters: Mapping[str, str])
     Every function's CodeUri becomes ``code_uri``; see the module docstring
     for the other adjustments.
     """
-    # aws-sam-translator is needed only here (the demo and the infra tests),
-    # not on Lambda; the ignores cover environments that lack it.
-    from samtranslator.public.translator import (  # type: ignore[import-not-found,unused-ignore]
-        ManagedPolicyLoader,
-    )
-    from samtranslator.translator.transform import (  # type: ignore[import-not-found,unused-ignore]
-        transform as sam_transform,
-    )
-    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-not-found,unused-ignore]
+    # aws-sam-translator (untyped) is needed only here, by the demo and the
+    # infra tests, never on Lambda: imported by name, it is Any to mypy whether
+    # the environment has it or not.
+    translator = importlib.import_module("samtranslator.translator.transform")
+    policies = importlib.import_module("samtranslator.public.translator")
+    yaml_parse = importlib.import_module("samtranslator.yaml_helper").yaml_parse
 
     template = yaml_parse(template_path.read_text(encoding="utf-8"))
     check_rules(template, parameters)
@@ -131,8 +129,10 @@ def transform(template_path: Path, code_uri: str, parameters: Mapping[str, str])
             resource.setdefault("Properties", {})["CodeUri"] = code_uri
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     # Explicit roles only: the loader is never asked for a managed policy.
-    policy_loader = ManagedPolicyLoader(boto3.client("iam"))
-    transformed = sam_transform(template, {"AWS::Region": region, **parameters}, policy_loader)
+    policy_loader = policies.ManagedPolicyLoader(boto3.client("iam"))
+    transformed = translator.transform(
+        template, {"AWS::Region": region, **parameters}, policy_loader
+    )
     return _adjust_for_emulator(transformed)
 
 
