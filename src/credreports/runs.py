@@ -4,8 +4,8 @@ manifest, enqueue one message per account."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credreports import layout
@@ -123,6 +123,21 @@ def select_accounts(settings: ProducerSettings, organization: Organization) -> S
     )
 
 
+def _unique_run(request: RunRequest, store: ReportStore) -> RunRequest:
+    """Two manual runs started within one second would share a run id and each
+    other's keys: move the later one to the next free second. A scheduled run
+    keeps its id, so a retried invocation of the same event is the same run."""
+    if request.trigger is Trigger.SCHEDULE:
+        return request
+    started = datetime.strptime(request.run_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    run_id = request.run_id
+    offset = 0
+    while store.exists(layout.manifest_key(store.prefix, run_id)):
+        offset += 1
+        run_id = run_id_for(started + timedelta(seconds=offset))
+    return replace(request, run_id=run_id)
+
+
 def start_run(
     request: RunRequest,
     settings: ProducerSettings,
@@ -136,6 +151,7 @@ def start_run(
     was meant to be collected with what was. If the organization cannot be
     listed completely, nothing is enqueued and the manifest says so (a partial
     list must never pass for a complete run)."""
+    request = _unique_run(request, store)
     manifest_key = layout.manifest_key(settings.report_prefix, request.run_id)
     created_at = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
     selection_settings = {

@@ -10,7 +10,6 @@ import json
 import boto3
 import pytest
 
-from credreports.local import resources
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
@@ -20,6 +19,7 @@ from tests.integration.test_pipeline import (
     scheduled_event,
     subscribe_queue_to_topic,
 )
+from tests.support.chaos import run_chaos
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for, read_run
 
@@ -27,43 +27,29 @@ SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
 
 
-def test_chaos_run_of_300_accounts_loses_nothing(faults: Faults) -> None:
-    # Given 300 accounts (299 members + management), 2 with the role denied and 1 never ready,
-    stack = resources.create("chaos", visibility_timeout=1, max_receive_count=5)
-    org = seed_organization(299, direct=True)
-    accounts = sorted(org.ids())
-    denied, stuck = set(accounts[10:12]), {accounts[20]}
-    faults.deny("sts.AssumeRole", denied)
-    faults.never_ready(stuck)
-    # ...30% of IAM/STS calls throttled, 5% of deliveries duplicated, 10% of worker
-    # invocations dying mid-batch
-    faults.throttle({"sts.AssumeRole", "iam.GetCredentialReport"}, rate=0.3)
-    faults.throttle({"iam.GenerateCredentialReport"}, rate=0.3, code="LimitExceeded")
-    faults.duplicate_deliveries(stack.work_queue_url, rate=0.05)
-    pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "15"})
-    worker = pipeline.loop.subscriptions[0]
-    worker.handler = faults.crash_mid_batch(worker.handler, rate=0.1)
-
-    # When the scheduled run completes
-    summary = pipeline.start(SCHEDULE)
-    pipeline.drain(timeout_seconds=600)
+def test_chaos_run_of_300_accounts_loses_nothing() -> None:
+    # Given 300 accounts, 2 with the role denied and 1 never ready, 30% of IAM/STS
+    # calls throttled, 5% of deliveries duplicated, 10% of worker invocations
+    # dying mid-batch; When the scheduled run completes
+    result = run_chaos(299)
 
     # Then every account ends as exactly one outcome, each failure with the right reason
-    assert summary["enqueued"] == 300
-    outcome = assert_every_account_accounted_for(
-        stack.bucket, RUN_ID, set(accounts), duplicates=True
-    )
-    failures = {a: r["reason"] for a, r in outcome.failures.items() if a not in outcome.resolved}
-    assert failures == {
-        **dict.fromkeys(denied, "ROLE_ASSUME_DENIED"),
-        **dict.fromkeys(stuck, "REPORT_NOT_READY"),
+    assert result.enqueued == 300 and result.lost == 0
+    failures = {
+        account: record["reason"]
+        for account, record in result.outcome.failures.items()
+        if account not in result.outcome.resolved
     }
-    assert set(outcome.reports) == set(accounts) - denied - stuck
+    assert failures == {
+        **dict.fromkeys(result.denied, "ROLE_ASSUME_DENIED"),
+        **dict.fromkeys(result.stuck, "REPORT_NOT_READY"),
+    }
+    assert set(result.outcome.reports) == result.accounts - result.denied - result.stuck
     # ...and the faults did happen
-    assert faults.fired["throttle:sts.AssumeRole"] > 0
-    assert faults.fired["throttle:iam.GenerateCredentialReport"] > 30
-    assert faults.fired["duplicate_delivery"] > 5
-    assert faults.fired["crash_mid_batch"] > 3
+    assert result.fired["throttle:sts.AssumeRole"] > 0
+    assert result.fired["throttle:iam.GenerateCredentialReport"] > 30
+    assert result.fired["duplicate_delivery"] > 5
+    assert result.fired["crash_mid_batch"] > 3
 
 
 def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(

@@ -10,8 +10,8 @@ Lambda.
 
 from __future__ import annotations
 
+import logging
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from credreports import aws
 from credreports.adapters.queue import Queue, QueueDepths
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class LoopStats:
     records: dict[str, int] = field(default_factory=dict)
     failed_records: dict[str, int] = field(default_factory=dict)
     handler_errors: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
 
 
 class EventSourceLoop:
@@ -140,11 +142,12 @@ class EventSourceLoop:
         self.stats.records[name] = self.stats.records.get(name, 0) + len(messages)
         try:
             response = subscription.handler(event, LocalContext(function_name=name))
-        except Exception:
+        except Exception as exc:
             # Lambda: an exception fails the whole batch; nothing is deleted.
             self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
             self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(messages)
-            traceback.print_exc()
+            self.stats.last_error = f"{name}: {type(exc).__name__}: {exc}"
+            _log.warning("%s failed its batch of %d: %s", name, len(messages), exc, exc_info=True)
             return len(messages)
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
         self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(failed)
