@@ -233,18 +233,21 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
     suffixes = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole": "dlq-handler"}
 
     for function in FUNCTIONS.values():
-        suffix = suffixes[function.role]
+        suffix = f"role/${{ManagementStackName}}-{suffixes[function.role]}"
         in_bucket = {
             action
             for statement in statements
             if statement["Effect"] == "Allow"
-            and statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Fn::Sub"].endswith(
-                f"role/${{ManagementStackName}}-{suffix}"
-            )
+            and any(arn.endswith(suffix) for arn in _principal_arns(statement))
             for action in _actions((statement,))
         }
         in_stack = {a for a in _actions(function.statements) if a.startswith("s3:")}
         assert in_bucket == in_stack, function.role
+
+
+def _principal_arns(statement: dict[str, Any]) -> list[str]:
+    arns = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    return [arn["Fn::Sub"] for arn in (arns if isinstance(arns, list) else [arns])]
 
 
 # ----------------------------------------------------------------- helpers
