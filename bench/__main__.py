@@ -77,6 +77,13 @@ def run(
     batch1 = scenarios.worker_batch(emulator, 1, LATENCY, args.repeats, environment)
     batch10 = scenarios.worker_batch(emulator, 10, LATENCY, args.repeats, environment)
 
+    step("ablations: batch of 10 one record at a time; a run without the credential cache")
+    batch10_sequential = scenarios.worker_batch(
+        emulator, 10, LATENCY, args.repeats, environment, concurrency=1
+    )
+    with scenarios.without_credential_cache():
+        no_cache = scenarios.happy_path(emulator, counter, args.billed_accounts, environment)
+
     step("worker peak RSS, batch of 10 reports of 5,000 users")
     memory = scenarios.worker_memory(emulator, 10, 5_000, environment)
 
@@ -108,6 +115,14 @@ def run(
         "batch10_vs_batch1_ratio": batch10["median_seconds"] / batch1["median_seconds"],
         "batch1": batch1,
         "batch10": batch10,
+        "ablations": {
+            "batch10_sequential": batch10_sequential,
+            "batch10_sequential_vs_batch1_ratio": batch10_sequential["median_seconds"]
+            / batch1["median_seconds"],
+            "without_credential_cache": {
+                k: v for k, v in no_cache.items() if k != "worker_durations_seconds"
+            },
+        },
         "worker_peak_rss_mb": memory["peak_rss_mb"],
         "worker_memory": memory,
         "producer_10000_seconds": producer["seconds"],
@@ -185,6 +200,21 @@ def print_table(r: dict[str, Any]) -> None:
             "accounts / s end to end",
             f"{r['accounts_per_second']:.1f}  (emulator floor "
             f"{r['floor_accounts_per_second']:.1f}: x{r['accounts_per_second_vs_floor']:.2f})",
+            "",
+        ),
+    ]
+    a = r["ablations"]
+    rows += [
+        (
+            "  ablation: batch 10 one at a time",
+            f"{a['batch10_sequential_vs_batch1_ratio']:.2f} x batch 1",
+            "",
+        ),
+        (
+            "  ablation: no credential cache",
+            f"{a['without_credential_cache']['requests_per_account']:.2f} requests / account "
+            f"(AssumeRole "
+            f"{a['without_credential_cache']['requests_per_account_by_api']['sts.AssumeRole']:.2f})",
             "",
         ),
     ]

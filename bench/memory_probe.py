@@ -31,24 +31,35 @@ def current_rss_mb() -> float:
 
 
 def main() -> None:
-    event = json.loads(sys.stdin.read())
+    """stdin: {"events": [...], "reports_in_flight": n or null}. The first event
+    is the batch whose peak is reported; the rest show whether a warm worker
+    keeps growing as it sees more accounts."""
+    request = json.loads(sys.stdin.read())
     from credreports import dependencies
     from credreports.local.event_source import LocalContext
     from worker.app import lambda_handler
 
-    dependencies.collector()
+    collector = dependencies.collector()
+    if request.get("reports_in_flight"):
+        collector.reports_in_flight = request["reports_in_flight"]
+        collector.__post_init__()
     before = peak_rss_mb()
-    response = lambda_handler(event, LocalContext(function_name="worker", memory_limit_in_mb=128))
-    print(
-        json.dumps(
-            {
-                "peak_rss_mb": peak_rss_mb(),
-                "rss_after_imports_mb": before,
-                "rss_after_batch_mb": current_rss_mb(),
-                "failed": len(response["batchItemFailures"]),
-            }
-        )
+    failed = 0
+    figures: dict[str, float] = {}
+    for index, event in enumerate(request["events"]):
+        context = LocalContext(function_name="worker", memory_limit_in_mb=128)
+        failed += len(lambda_handler(event, context)["batchItemFailures"])
+        if index == 0:
+            figures["peak_rss_mb"] = peak_rss_mb()
+            figures["rss_after_batch_mb"] = current_rss_mb()
+    figures.update(
+        rss_after_imports_mb=before,
+        rss_after_all_batches_mb=current_rss_mb(),
+        peak_rss_all_batches_mb=peak_rss_mb(),
+        batches=len(request["events"]),
+        failed=failed,
     )
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

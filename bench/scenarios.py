@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,7 @@ def happy_path(
     environment: dict[str, str] | None = None,
     latency: float = 0.0,
     timeout: float = 600,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """A whole run: producer, worker batches of 10 through the local loop, until
     the queues are empty. Every account must end with a report."""
@@ -77,6 +81,8 @@ def happy_path(
     delay = Latency(latency) if latency else None
     try:
         pipeline = LocalPipeline(stack, {"RETRY_DELAY_SECONDS": "0", **(environment or {})})
+        if concurrency:
+            dependencies.collector().concurrency = concurrency
         worker = TimedHandler(pipeline.loop.subscriptions[0].handler)
         pipeline.loop.subscriptions[0].handler = worker
         mark = counter.snapshot()
@@ -112,6 +118,7 @@ def happy_path(
     invocations = stats.invocations.get("worker", 0) + stats.invocations.get("dlq_handler", 0)
     return {
         "accounts": accounts,
+        "concurrency": dependencies.collector().concurrency,
         "environment": environment or {},
         "latency_per_call_seconds": latency,
         "wall_seconds": elapsed,
@@ -131,7 +138,12 @@ def happy_path(
 
 
 def worker_batch(
-    emulator: Emulator, size: int, latency: float, repeats: int, environment: dict[str, str]
+    emulator: Emulator,
+    size: int,
+    latency: float,
+    repeats: int,
+    environment: dict[str, str],
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """The worker handler on one batch of ``size`` first-attempt messages and
     then on their second delivery, with ``latency`` added to every AWS call.
@@ -151,7 +163,9 @@ def worker_batch(
     try:
         for _ in range(repeats):
             dependencies.reset()
-            dependencies.collector()  # the cold start itself is not the batch's time
+            collector = dependencies.collector()  # the cold start is not the batch's time
+            if concurrency:
+                collector.concurrency = concurrency
             ids = fixtures.random_account_ids(size, rng)
             event = fixtures.worker_event(ids, RUN_ID, queue_arn)
             for durations in (first, second):
@@ -168,6 +182,7 @@ def worker_batch(
         delay.close()
     return {
         "size": size,
+        "concurrency": dependencies.collector().concurrency,
         "latency_per_call_seconds": latency,
         "first_delivery_seconds": first,
         "second_delivery_seconds": second,
@@ -176,37 +191,45 @@ def worker_batch(
 
 
 def worker_memory(
-    emulator: Emulator, accounts: int, users: int, environment: dict[str, str]
+    emulator: Emulator,
+    accounts: int,
+    users: int,
+    environment: dict[str, str],
+    follow_up_batches: int = 0,
+    reports_in_flight: int | None = None,
 ) -> dict[str, Any]:
     """Peak RSS of a worker process handling one batch whose reports hold
-    ``users`` users each. The worker runs in its own process (the emulator's
-    memory is this process's), started with the same environment as Lambda."""
+    ``users`` users each, then ``follow_up_batches`` batches of 10 new accounts
+    with small reports (a warm container moving through an organization). The
+    worker runs in its own process (the emulator's memory is this process's),
+    with the same environment as on Lambda."""
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     rng = random.Random(5000)  # noqa: S311 - test data, not secrets
     ids = fixtures.random_account_ids(accounts, rng)
-    reports = {
-        account: fixtures.synthetic_report(account, users, seed=i) for i, account in enumerate(ids)
-    }
-    fixtures.serve_synthetic_reports(reports)
+    reports = {a: fixtures.synthetic_report(a, users, seed=i) for i, a in enumerate(ids)}
+    later = [fixtures.random_account_ids(10, rng) for _ in range(follow_up_batches)]
+    small = {a: fixtures.synthetic_report(a, 20) for batch in later for a in batch}
+    fixtures.serve_synthetic_reports({**reports, **small})
     queue_arn = aws.client("sqs").get_queue_attributes(
         QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
-    event = fixtures.worker_event(ids, RUN_ID, queue_arn)
+    events = [fixtures.worker_event(batch, RUN_ID, queue_arn) for batch in [ids, *later]]
     env = {**os.environ, **stack.environment(**environment), "PYTHONPATH": str(REPO)}
     probe = subprocess.run(
         [sys.executable, "-m", "bench.memory_probe"],
-        input=json.dumps(event),
+        input=json.dumps({"events": events, "reports_in_flight": reports_in_flight}),
         capture_output=True,
         text=True,
         env=env,
         cwd=REPO,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     if probe.returncode != 0:
         raise RuntimeError(f"memory probe failed: {probe.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["failed"] == 0, result
     s3 = aws.client("s3")
     stored = [
         s3.head_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, account))[
@@ -219,6 +242,8 @@ def worker_memory(
         accounts=accounts,
         users_per_report=users,
         report_bytes=statistics.median(stored),
+        follow_up_accounts=10 * follow_up_batches,
+        reports_in_flight=reports_in_flight,
     )
     return result
 
@@ -311,3 +336,17 @@ def request_floor_latency(emulator: Emulator, samples: int) -> dict[str, Any]:
         "accounts_per_second": 1 / seconds,
         "note": "one client per service, one call after another; IAM client creation excluded",
     }
+
+
+@contextmanager
+def without_credential_cache() -> Iterator[None]:
+    """Every use of a member session assumes the role again (the ablation of
+    the per-account credential cache)."""
+    from credreports.adapters import credential_report
+
+    saved = credential_report.REFRESH_MARGIN
+    credential_report.REFRESH_MARGIN = timedelta(days=1)
+    try:
+        yield
+    finally:
+        credential_report.REFRESH_MARGIN = saved
