@@ -193,3 +193,38 @@ def aws_like_account_listing() -> None:
     patched = paginate(pagination_model=utils.PAGINATION_MODEL)(list_accounts)
     patched.bench_patched = True  # type: ignore[attr-defined]
     OrganizationsBackend.list_accounts = patched  # type: ignore[method-assign]
+
+
+class QueueEmptier:
+    """Takes messages out of a moto queue as they arrive, in-process. moto's
+    SendMessageBatch scans the whole queue on every call (0.24 s at depth 0,
+    1.7 s at depth 1,000 here), so 10,000 messages left in place would time
+    the emulator, not the producer. Counts what it removed."""
+
+    def __init__(self, queue_name: str) -> None:
+        import threading
+
+        from moto.backends import get_backend
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        self._queue = get_backend("sqs")[DEFAULT_ACCOUNT_ID][REGION].queues[queue_name]
+        self.removed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _take(self) -> None:
+        messages = self._queue._messages
+        count = len(messages)
+        del messages[:count]  # appends made meanwhile stay in the same list
+        self.removed += count
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._take()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        self._take()
+        return self.removed
