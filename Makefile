@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit integration e2e soak clean
 
+include bench.mk
+
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -19,8 +21,8 @@ demo: $(STAMP)
 test: lint typecheck unit integration e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies
+from credreports.collection import Record
 from credreports.observability import logger, metrics, tracer
-
-processor = BatchProcessor(event_type=EventType.SQS)
-
-
-def record_handler(record: SQSRecord) -> str:
-    return dependencies.collector().handle(record.body).value
 
 
 @logger.inject_lambda_context
@@ -29,7 +19,10 @@ def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # Settings are checked before the batch: a misconfigured function fails
     # loudly instead of failing each record.
-    dependencies.collector()
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    collector = dependencies.collector()
+    # Records run concurrently, which Powertools' BatchProcessor does not do;
+    # Collector.handle_batch is its small equivalent: a partial batch response
+    # with the records that raised or whose re-enqueue could not be sent.
+    records = [Record(message_id=r.message_id, body=r.body) for r in SQSEvent(event).records]
+    retry = collector.handle_batch(records)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

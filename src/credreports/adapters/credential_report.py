@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,11 @@ SESSION_SECONDS = 3600
 REFRESH_MARGIN = timedelta(minutes=5)
 # GetCredentialReport answers these while the report is not there yet.
 NOT_READY_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgress"})
+# A warm worker sees thousands of accounts. Credentials are small (a re-enqueued
+# message that returns to this container skips AssumeRole); an IAM client is
+# ~0.4 MB, so only the accounts in flight keep one (make bench measures both).
+CACHED_SESSIONS = 5000
+CACHED_CLIENTS = 32
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class MemberSessions:
     def __init__(self, role_name: str, client: Any = None) -> None:
         self._client = client or aws.client(self.SERVICE)
         self._role_name = role_name
-        self._cache: dict[str, MemberCredentials] = {}
+        self._cache: OrderedDict[str, MemberCredentials] = OrderedDict()
         self._lock = threading.Lock()
 
     def role_arn(self, account_id: str) -> str:
@@ -92,6 +98,9 @@ class MemberSessions:
         )
         with self._lock:
             self._cache[account_id] = credentials
+            self._cache.move_to_end(account_id)
+            while len(self._cache) > CACHED_SESSIONS:
+                self._cache.popitem(last=False)
         return credentials
 
     def forget(self, account_id: str) -> None:
@@ -106,24 +115,27 @@ class CredentialReports:
 
     def __init__(self, sessions: MemberSessions) -> None:
         self._sessions = sessions
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _client_for(self, account_id: str) -> Any:
         credentials = self._sessions.credentials(account_id)
-        key = (account_id, credentials.access_key_id)
         with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                # Creating clients is not thread-safe in botocore: keep it locked.
-                client = aws.client(
-                    self.SERVICE,
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                )
-                self._clients = {k: v for k, v in self._clients.items() if k[0] != account_id}
-                self._clients[key] = client
+            cached = self._clients.get(account_id)
+            if cached is not None and cached[0] == credentials.access_key_id:
+                self._clients.move_to_end(account_id)
+                return cached[1]
+            # Creating clients is not thread-safe in botocore: keep it locked.
+            client = aws.client(
+                self.SERVICE,
+                aws_access_key_id=credentials.access_key_id,
+                aws_secret_access_key=credentials.secret_access_key,
+                aws_session_token=credentials.session_token,
+            )
+            self._clients[account_id] = (credentials.access_key_id, client)
+            self._clients.move_to_end(account_id)
+            while len(self._clients) > CACHED_CLIENTS:
+                self._clients.popitem(last=False)
         return client
 
     def _translate(self, account_id: str, exc: Exception) -> Exception:

@@ -53,20 +53,28 @@ class Queue:
     def send_all(self, messages: Sequence[Outgoing]) -> None:
         """Send every message, 10 per call; raise DeliveryError naming what
         could not be sent after several rounds."""
+        failed = self.deliver(messages)
+        if failed:
+            names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
+            raise DeliveryError(f"could not send to {self.url}: {names}")
+
+    def deliver(self, messages: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
+        """Send every message, 10 per call, resending failed entries for several
+        rounds; returns the messages (the same objects) still not sent, with why."""
         pending = list(messages)
+        failed: list[tuple[Outgoing, str]] = []
         for round_number in range(RESEND_ROUNDS):
-            failed: list[tuple[Outgoing, str]] = []
+            failed = []
             for start in range(0, len(pending), BATCH_LIMIT):
                 failed.extend(self._send_batch(pending[start : start + BATCH_LIMIT]))
             if not failed:
-                return
+                return []
             pending = [message for message, _ in failed]
             # Sender faults (a malformed entry) will not improve by resending.
             if all(reason.startswith("sender:") for _, reason in failed):
                 break
             time.sleep(self._backoff * 2**round_number)
-        names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
-        raise DeliveryError(f"could not send to {self.url}: {names}")
+        return failed
 
     def _send_batch(self, batch: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
         entries = [

@@ -1,0 +1,6 @@
+# `make bench`: figures of issue 6 on the embedded emulator (prints a table,
+# writes bench/results.json). Included from the Makefile.
+.PHONY: bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,234 @@
+"""python -m bench: run every benchmark on the embedded emulator, print the
+table, write bench/results.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import cost, scenarios
+from bench.instruments import RequestCounter, default_session
+from credreports.local import emulator as emulator_module
+from credreports.observability import logger
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+# Stand-in for one AWS API round trip (STS, IAM, S3 and SQS answer in tens to
+# a few hundred ms); the batch benchmark and the billed-duration model use it.
+LATENCY = 0.1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--accounts", type=int, default=300, help="accounts of the end-to-end run")
+    parser.add_argument("--billed-accounts", type=int, default=100)
+    parser.add_argument("--producer-accounts", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--inline-wait", default=None, help="INLINE_WAIT_SECONDS for the worker")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    # The functions' JSON logs would drown the table.
+    logger.setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    environment: dict[str, str] = {}
+    if args.inline_wait is not None:
+        environment["INLINE_WAIT_SECONDS"] = args.inline_wait
+    began = time.perf_counter()
+    emulator = emulator_module.start()
+    try:
+        default_session()
+        counter = RequestCounter()
+        results = run(emulator, counter, args, environment)
+    finally:
+        emulator_module.stop(emulator)
+    results["bench_wall_seconds"] = time.perf_counter() - began
+    args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print_table(results)
+    print(f"\nwritten: {args.output}  ({results['bench_wall_seconds']:.0f} s)")
+
+
+def step(name: str) -> None:
+    print(f"... {name}", flush=True)
+
+
+def run(
+    emulator: emulator_module.Emulator,
+    counter: RequestCounter,
+    args: argparse.Namespace,
+    environment: dict[str, str],
+) -> dict[str, Any]:
+    step("emulator floor: the minimal request sequence, one call after another")
+    floor_latency = scenarios.request_floor_latency(emulator, samples=20)
+
+    step(f"end-to-end run of {args.accounts} accounts (no added latency)")
+    e2e = scenarios.happy_path(emulator, counter, args.accounts, environment)
+
+    step(f"end-to-end run of {args.billed_accounts} accounts, {LATENCY * 1000:.0f} ms per call")
+    billed = scenarios.happy_path(
+        emulator, counter, args.billed_accounts, environment, latency=LATENCY
+    )
+
+    step(f"worker batch of 1 vs 10, {LATENCY * 1000:.0f} ms per call, {args.repeats} repeats")
+    batch1 = scenarios.worker_batch(emulator, 1, LATENCY, args.repeats, environment)
+    batch10 = scenarios.worker_batch(emulator, 10, LATENCY, args.repeats, environment)
+
+    step("ablations: batch of 10 one record at a time; a run without the credential cache")
+    batch10_sequential = scenarios.worker_batch(
+        emulator, 10, LATENCY, args.repeats, environment, concurrency=1
+    )
+    with scenarios.without_credential_cache():
+        no_cache = scenarios.happy_path(emulator, counter, args.billed_accounts, environment)
+
+    step("worker peak RSS, batch of 10 reports of 5,000 users")
+    memory = scenarios.worker_memory(emulator, 10, 5_000, environment, follow_up_batches=60)
+
+    step(f"producer over {args.producer_accounts} accounts")
+    producer = scenarios.producer_10000(emulator, counter, args.producer_accounts)
+
+    floor = scenarios.floor_requests(e2e["accounts"])
+    floor_total = sum(floor.values())
+    billed_seconds_per_account = billed["worker_billed_ms_total"] / 1000 / billed["accounts"]
+    costs = cost.model(
+        e2e["requests_per_account_by_api"],
+        e2e["invocations_per_account"],
+        billed_seconds_per_account,
+        seconds_per_call=LATENCY,
+    )
+    return {
+        "environment": environment,
+        "requests_per_account": e2e["requests_per_account"],
+        "requests_per_account_by_api": e2e["requests_per_account_by_api"],
+        "floor_requests_per_account": floor_total,
+        "floor_requests_per_account_by_api": floor,
+        "requests_vs_floor": e2e["requests_per_account"] / floor_total,
+        "invocations_per_account": e2e["invocations_per_account"],
+        "billed_seconds_per_account": billed_seconds_per_account,
+        "billed_gb_seconds_per_account": billed_seconds_per_account * 128 / 1024,
+        "cost": costs,
+        "cost_ratio_1000": costs["runs"]["1000"]["ratio"],
+        "cost_ratio_10000": costs["runs"]["10000"]["ratio"],
+        "batch10_vs_batch1_ratio": batch10["median_seconds"] / batch1["median_seconds"],
+        "batch1": batch1,
+        "batch10": batch10,
+        "ablations": {
+            "batch10_sequential": batch10_sequential,
+            "batch10_sequential_vs_batch1_ratio": batch10_sequential["median_seconds"]
+            / batch1["median_seconds"],
+            "without_credential_cache": {
+                k: v for k, v in no_cache.items() if k != "worker_durations_seconds"
+            },
+        },
+        "worker_peak_rss_mb": memory["peak_rss_mb"],
+        "worker_memory": memory,
+        "producer_10000_seconds": producer["seconds"],
+        "producer": producer,
+        "accounts_per_second": e2e["accounts_per_second"],
+        "floor_accounts_per_second": floor_latency["accounts_per_second"],
+        "accounts_per_second_vs_floor": e2e["accounts_per_second"]
+        / floor_latency["accounts_per_second"],
+        "floor_latency": floor_latency,
+        "end_to_end": {k: v for k, v in e2e.items() if k != "worker_durations_seconds"},
+        "billed_run": {
+            **{k: v for k, v in billed.items() if k != "worker_durations_seconds"},
+            "median_worker_invocation_seconds": statistics.median(
+                billed["worker_durations_seconds"]
+            ),
+        },
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def print_table(r: dict[str, Any]) -> None:
+    c = r["cost"]["runs"]
+    rows = [
+        (
+            "requests / account (happy path)",
+            f"{r['requests_per_account']:.2f}  (floor {r['floor_requests_per_account']:.2f}, "
+            f"x{r['requests_vs_floor']:.3f})",
+            verdict(r["requests_vs_floor"] <= 1.1),
+        ),
+        (
+            "Lambda invocations / account",
+            f"{r['invocations_per_account']:.3f}",
+            verdict(r["invocations_per_account"] <= 0.25),
+        ),
+        (
+            "billed duration / account (128 MB)",
+            f"{r['billed_seconds_per_account'] * 1000:.0f} ms  "
+            f"({LATENCY * 1000:.0f} ms per AWS call)",
+            "",
+        ),
+    ]
+    for n in ("1000", "10000"):
+        rows.append(
+            (
+                f"cost / run, {int(n):,} accounts",
+                f"${c[n]['ours']['per_run']:.4f} vs Step Functions "
+                f"${c[n]['step_functions']['per_run']:.4f}: {c[n]['ratio']:.1f}x "
+                f"({c[n]['ratio_with_a_day_of_idle_polling']:.1f}x with a day of idle polling)",
+                verdict(c[n]["ratio"] >= 10),
+            )
+        )
+    rows += [
+        (
+            "batch 10 / batch 1 handler time",
+            f"{r['batch10_vs_batch1_ratio']:.2f}  ({r['batch10']['median_seconds']:.2f} s vs "
+            f"{r['batch1']['median_seconds']:.2f} s, two deliveries)",
+            verdict(r["batch10_vs_batch1_ratio"] <= 1.5),
+        ),
+        (
+            "worker peak RSS, 10 x 5,000 users",
+            f"{r['worker_peak_rss_mb']:.0f} MB  "
+            f"(after imports {r['worker_memory']['rss_after_imports_mb']:.0f} MB; "
+            f"{r['worker_memory']['rss_after_all_batches_mb']:.0f} MB after "
+            f"{r['worker_memory']['follow_up_accounts']} more accounts)",
+            verdict(r["worker_peak_rss_mb"] <= 128),
+        ),
+        (
+            f"producer, {r['producer']['accounts']:,} accounts",
+            f"{r['producer_10000_seconds']:.1f} s, {sum(r['producer']['requests'].values())} "
+            "requests",
+            verdict(r["producer_10000_seconds"] < 900),
+        ),
+        (
+            "accounts / s end to end",
+            f"{r['accounts_per_second']:.1f}  (emulator floor "
+            f"{r['floor_accounts_per_second']:.1f}: x{r['accounts_per_second_vs_floor']:.2f})",
+            "",
+        ),
+    ]
+    a = r["ablations"]
+    rows += [
+        (
+            "  ablation: batch 10 one at a time",
+            f"{a['batch10_sequential_vs_batch1_ratio']:.2f} x batch 1",
+            "",
+        ),
+        (
+            "  ablation: no credential cache",
+            f"{a['without_credential_cache']['requests_per_account']:.2f} requests / account "
+            f"(AssumeRole "
+            f"{a['without_credential_cache']['requests_per_account_by_api']['sts.AssumeRole']:.2f})",
+            "",
+        ),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    print()
+    for name, value, ok in rows:
+        print(f"{name:<{width}}  {value:<80} {ok}")
+    print("\nrequests per account by API (end-to-end run):")
+    for name, value in r["requests_per_account_by_api"].items():
+        floor = r["floor_requests_per_account_by_api"].get(name, 0.0)
+        print(f"  {name:<34} {value:7.3f}   floor {floor:7.3f}")
+
+
+if __name__ == "__main__":
+    main()

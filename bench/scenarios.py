@@ -1,0 +1,353 @@
+"""Each benchmark: set up on the emulator, run the real handlers, return figures."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench import fixtures
+from bench.instruments import EVENT_SOURCE_OPERATIONS, Latency, RequestCounter, TimedHandler
+from credreports import aws, dependencies, layout
+from credreports.local import resources
+from credreports.local.emulator import Emulator
+from credreports.local.event_source import LocalContext
+from credreports.local.pipeline import LocalPipeline
+
+RUN_ID = "20261123T020000Z"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fresh(emulator: Emulator) -> None:
+    """An empty emulator and a cold container: clients are rebuilt (with the
+    bench's hooks) on first use."""
+    emulator.reset()
+    dependencies.reset()
+
+
+def floor_requests(accounts: int, deliveries: int = 2, batch: int = 10) -> dict[str, float]:
+    """The fewest requests per account the design allows, for the happy path
+    where the report completes on the second poll: one AssumeRole, two
+    Generate, one Get, one Put, and each account's share of the batched calls
+    (ListAccounts pages of 20, the manifest, SendMessageBatch of 10, and per
+    delivery one ReceiveMessage and one DeleteMessageBatch per 10)."""
+    batches = math.ceil(accounts / batch)
+    share = {
+        "sts.AssumeRole": 1.0,
+        "iam.GenerateCredentialReport": 2.0,
+        "iam.GetCredentialReport": 1.0,
+        "s3.PutObject": 1.0 + 1 / accounts,  # the report, and the run's manifest
+        "organizations.ListAccounts": math.ceil(accounts / 20) / accounts,
+        # The producer's send, and each re-enqueue of a batch.
+        "sqs.SendMessageBatch": batches * deliveries / accounts,
+        "sqs.ReceiveMessage": batches * deliveries / accounts,
+        "sqs.DeleteMessageBatch": batches * deliveries / accounts,
+    }
+    return share
+
+
+def _per_account(calls: Counter[str], accounts: int) -> dict[str, float]:
+    return {name: calls[name] / accounts for name in sorted(calls)}
+
+
+def happy_path(
+    emulator: Emulator,
+    counter: RequestCounter,
+    accounts: int,
+    environment: dict[str, str] | None = None,
+    latency: float = 0.0,
+    timeout: float = 600,
+    concurrency: int | None = None,
+) -> dict[str, Any]:
+    """A whole run: producer, worker batches of 10 through the local loop, until
+    the queues are empty. Every account must end with a report."""
+    fresh(emulator)
+    ids = fixtures.seed_accounts(accounts - 1)  # plus the management account
+    fixtures.aws_like_account_listing()
+    stack = resources.create("bench", visibility_timeout=30, max_receive_count=3)
+    delay = Latency(latency) if latency else None
+    try:
+        pipeline = LocalPipeline(stack, {"RETRY_DELAY_SECONDS": "0", **(environment or {})})
+        if concurrency:
+            dependencies.collector().concurrency = concurrency
+        worker = TimedHandler(pipeline.loop.subscriptions[0].handler)
+        pipeline.loop.subscriptions[0].handler = worker
+        mark = counter.snapshot()
+        started = time.perf_counter()
+        summary = pipeline.start()
+        producer_calls, _ = counter.since(mark)
+        stats = pipeline.drain(timeout_seconds=timeout)
+        elapsed = time.perf_counter() - started
+        calls, empty_receives = counter.since(mark)
+    finally:
+        if delay:
+            delay.close()
+    # Every account ended as a report, and none as a failure.
+    s3 = aws.client("s3")
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket)
+        for item in page.get("Contents", [])
+    ]
+    reports = [key for key in keys if key.startswith("reports/")]
+    failures = [key for key in keys if key.startswith("failures/")]
+    assert summary["enqueued"] == len(ids) == accounts, summary
+    assert len(reports) == accounts and not failures, (len(reports), failures)
+    # The loop's idle polls (empty receives, queue-depth checks) are Lambda's
+    # continuous polling, a fixed cost per queue and day, not per account.
+    idle = Counter(
+        {
+            "sqs.ReceiveMessage": empty_receives,
+            "sqs.GetQueueAttributes": calls["sqs.GetQueueAttributes"],
+        }
+    )
+    per_run = calls - idle
+    invocations = stats.invocations.get("worker", 0) + stats.invocations.get("dlq_handler", 0)
+    return {
+        "accounts": accounts,
+        "concurrency": dependencies.collector().concurrency,
+        "environment": environment or {},
+        "latency_per_call_seconds": latency,
+        "wall_seconds": elapsed,
+        "accounts_per_second": accounts / elapsed,
+        "requests_by_api": dict(sorted(per_run.items())),
+        "requests_per_account_by_api": _per_account(per_run, accounts),
+        "requests_per_account": sum(per_run.values()) / accounts,
+        "producer_requests": dict(sorted(producer_calls.items())),
+        "event_source_requests": sum(per_run[name] for name in EVENT_SOURCE_OPERATIONS),
+        "idle_poll_requests": sum(idle.values()),
+        "worker_invocations": stats.invocations.get("worker", 0),
+        # The producer's one invocation is counted too.
+        "invocations_per_account": (invocations + 1) / accounts,
+        "worker_durations_seconds": worker.durations,
+        "worker_billed_ms_total": sum(math.ceil(d * 1000) for d in worker.durations),
+    }
+
+
+def worker_batch(
+    emulator: Emulator,
+    size: int,
+    latency: float,
+    repeats: int,
+    environment: dict[str, str],
+    concurrency: int | None = None,
+) -> dict[str, Any]:
+    """The worker handler on one batch of ``size`` first-attempt messages and
+    then on their second delivery, with ``latency`` added to every AWS call.
+    Each repeat starts cold (new clients, no cached sessions) on fresh accounts."""
+    fresh(emulator)
+    stack = resources.create("bench", visibility_timeout=30)
+    os.environ.update(stack.environment(**{"RETRY_DELAY_SECONDS": "0", **environment}))
+    from worker.app import lambda_handler
+
+    queue_arn = aws.client("sqs").get_queue_attributes(
+        QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    rng = random.Random(size)  # noqa: S311 - test data, not secrets
+    first: list[float] = []
+    second: list[float] = []
+    delay = Latency(latency)
+    try:
+        for _ in range(repeats):
+            dependencies.reset()
+            collector = dependencies.collector()  # the cold start is not the batch's time
+            if concurrency:
+                collector.concurrency = concurrency
+            ids = fixtures.random_account_ids(size, rng)
+            event = fixtures.worker_event(ids, RUN_ID, queue_arn)
+            for durations in (first, second):
+                started = time.perf_counter()
+                response = lambda_handler(event, LocalContext(function_name="worker"))
+                durations.append(time.perf_counter() - started)
+                assert not response["batchItemFailures"], response
+                # The second delivery is the re-enqueued message, attempt 1.
+                event = fixtures.worker_event(ids, RUN_ID, queue_arn)
+                for record in event["Records"]:
+                    body = json.loads(record["body"])
+                    record["body"] = json.dumps({**body, "attempt": 1})
+    finally:
+        delay.close()
+    return {
+        "size": size,
+        "concurrency": dependencies.collector().concurrency,
+        "latency_per_call_seconds": latency,
+        "first_delivery_seconds": first,
+        "second_delivery_seconds": second,
+        "median_seconds": statistics.median(a + b for a, b in zip(first, second, strict=True)),
+    }
+
+
+def worker_memory(
+    emulator: Emulator,
+    accounts: int,
+    users: int,
+    environment: dict[str, str],
+    follow_up_batches: int = 0,
+    reports_in_flight: int | None = None,
+) -> dict[str, Any]:
+    """Peak RSS of a worker process handling one batch whose reports hold
+    ``users`` users each, then ``follow_up_batches`` batches of 10 new accounts
+    with small reports (a warm container moving through an organization). The
+    worker runs in its own process (the emulator's memory is this process's),
+    with the same environment as on Lambda."""
+    fresh(emulator)
+    stack = resources.create("bench", visibility_timeout=30)
+    rng = random.Random(5000)  # noqa: S311 - test data, not secrets
+    ids = fixtures.random_account_ids(accounts, rng)
+    reports = {a: fixtures.synthetic_report(a, users, seed=i) for i, a in enumerate(ids)}
+    later = [fixtures.random_account_ids(10, rng) for _ in range(follow_up_batches)]
+    small = {a: fixtures.synthetic_report(a, 20) for batch in later for a in batch}
+    fixtures.serve_synthetic_reports({**reports, **small})
+    queue_arn = aws.client("sqs").get_queue_attributes(
+        QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    events = [fixtures.worker_event(batch, RUN_ID, queue_arn) for batch in [ids, *later]]
+    env = {**os.environ, **stack.environment(**environment), "PYTHONPATH": str(REPO)}
+    probe = subprocess.run(
+        [sys.executable, "-m", "bench.memory_probe"],
+        input=json.dumps({"events": events, "reports_in_flight": reports_in_flight}),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    if probe.returncode != 0:
+        raise RuntimeError(f"memory probe failed: {probe.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["failed"] == 0, result
+    s3 = aws.client("s3")
+    stored = [
+        s3.head_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, account))[
+            "ContentLength"
+        ]
+        for account in ids
+    ]
+    assert stored == [len(reports[a].encode()) for a in ids], "a stored report differs"
+    result.update(
+        accounts=accounts,
+        users_per_report=users,
+        report_bytes=statistics.median(stored),
+        follow_up_accounts=10 * follow_up_batches,
+        reports_in_flight=reports_in_flight,
+    )
+    return result
+
+
+def producer_10000(emulator: Emulator, counter: RequestCounter, accounts: int) -> dict[str, Any]:
+    """The producer over an organization of ``accounts`` seeded in-process,
+    listing 20 accounts a page as AWS does."""
+    fresh(emulator)
+    seeding = time.perf_counter()
+    fixtures.seed_accounts(accounts - 1, users_per_account=0)
+    seeded_seconds = time.perf_counter() - seeding
+    fixtures.aws_like_account_listing()
+    stack = resources.create("bench")
+    os.environ.update(stack.environment())
+    dependencies.reset()
+    from producer.app import lambda_handler
+
+    emptier = fixtures.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
+    mark = counter.snapshot()
+    started = time.perf_counter()
+    try:
+        summary = lambda_handler({}, LocalContext(function_name="producer", timeout_seconds=900))
+    finally:
+        received = emptier.stop()
+    elapsed = time.perf_counter() - started
+    calls, _ = counter.since(mark)
+    assert summary["enqueued"] == accounts, summary
+    assert received == accounts, received
+    return {
+        "accounts": accounts,
+        "seconds": elapsed,
+        "seed_seconds": seeded_seconds,
+        "requests": dict(sorted(calls.items())),
+    }
+
+
+def request_floor_latency(emulator: Emulator, samples: int) -> dict[str, Any]:
+    """How fast this emulator serves the minimal sequence for one account, made
+    one call after another by one client: AssumeRole, Generate twice, Get, Put,
+    and a tenth of a SendMessageBatch, ReceiveMessage and DeleteMessageBatch
+    for each of the two deliveries (and the producer's send)."""
+    fresh(emulator)
+    stack = resources.create("bench", visibility_timeout=30)
+    sts, s3, sqs = (boto3.client(name) for name in ("sts", "s3", "sqs"))
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    per_account: list[float] = []
+    for account_id in fixtures.random_account_ids(samples, rng):
+        started = time.perf_counter()
+        issued = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/credreports-member",
+            RoleSessionName="floor",
+        )["Credentials"]
+        assumed = time.perf_counter()
+        iam = boto3.client(
+            "iam",
+            aws_access_key_id=issued["AccessKeyId"],
+            aws_secret_access_key=issued["SecretAccessKey"],
+            aws_session_token=issued["SessionToken"],
+        )
+        created = time.perf_counter()
+        iam.generate_credential_report()
+        iam.generate_credential_report()
+        content = iam.get_credential_report()["Content"]
+        s3.put_object(Bucket=stack.bucket, Key=f"floor/{account_id}.csv", Body=content)
+        # Building the IAM client is CPU in the caller, not the server's latency.
+        per_account.append((assumed - started) + (time.perf_counter() - created))
+    sqs_rounds: list[float] = []
+    for _ in range(max(3, samples // 5)):
+        started = time.perf_counter()
+        sqs.send_message_batch(
+            QueueUrl=stack.work_queue_url,
+            Entries=[{"Id": str(i), "MessageBody": "x" * 180} for i in range(10)],
+        )
+        messages = sqs.receive_message(QueueUrl=stack.work_queue_url, MaxNumberOfMessages=10)[
+            "Messages"
+        ]
+        sqs.delete_message_batch(
+            QueueUrl=stack.work_queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
+        )
+        sqs_rounds.append(time.perf_counter() - started)
+    account_seconds = statistics.median(per_account)
+    # Per account: a tenth of two rounds (send, receive, delete): the producer's
+    # send and the first delivery, the re-enqueue and the second delivery.
+    sqs_share = statistics.median(sqs_rounds) * 2 / 10
+    seconds = account_seconds + sqs_share
+    return {
+        "seconds_per_account": seconds,
+        "accounts_per_second": 1 / seconds,
+        "note": "one client per service, one call after another; IAM client creation excluded",
+    }
+
+
+@contextmanager
+def without_credential_cache() -> Iterator[None]:
+    """Every use of a member session assumes the role again (the ablation of
+    the per-account credential cache)."""
+    from credreports.adapters import credential_report
+
+    saved = credential_report.REFRESH_MARGIN
+    credential_report.REFRESH_MARGIN = timedelta(days=1)
+    try:
+        yield
+    finally:
+        credential_report.REFRESH_MARGIN = saved
