@@ -13,6 +13,9 @@
 # created on first use by uv from the pinned requirements/infra-*.txt and
 # rebuilt when they change. No Docker, no AWS account: only PyPI is reached.
 
+# Included anywhere, this file leaves the including Makefile's default goal alone.
+_INFRA_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+
 INFRA_PYTHON ?= python3
 INFRA_VENVS ?= build
 VENV_INFRA := $(INFRA_VENVS)/venv-infra
@@ -73,3 +76,5 @@ checkov-infra: $(VENV_CHECKOV)/.installed
 
 build-infra: $(VENV_SAM)/.installed
 	$(INFRA_TOOL_ENV) $(VENV_SAM)/bin/sam build --template template.yaml
+
+.DEFAULT_GOAL := $(_INFRA_DEFAULT_GOAL)
