@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit integration e2e soak clean
 
 include bench.mk
+include infra.mk
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/credreports demo
 
-test: lint typecheck unit integration e2e
+test: lint typecheck unit integration e2e test-infra
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -37,7 +38,7 @@ e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak --accounts 2000
