@@ -7,9 +7,6 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit integration e2e soak clean
 
-include bench.mk
-include infra.mk
-
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -42,3 +39,7 @@ clean:
 
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak --accounts 2000
+
+# Kept last so that neither changes the default goal.
+include bench.mk
+include infra.mk
