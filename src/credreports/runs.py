@@ -153,11 +153,16 @@ def start_run(
     list must never pass for a complete run)."""
     request = _unique_run(request, store)
     manifest_key = layout.manifest_key(settings.report_prefix, request.run_id)
-    created_at = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
-    selection_settings = {
-        "include_ou_ids": list(settings.include_ou_ids),
-        "exclude_ou_ids": list(settings.exclude_ou_ids),
-        "exclude_account_ids": list(settings.exclude_account_ids),
+    manifest: dict[str, Any] = {
+        "v": 1,
+        "run_id": request.run_id,
+        "trigger": request.trigger.value,
+        "created_at": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "selection": {
+            "include_ou_ids": list(settings.include_ou_ids),
+            "exclude_ou_ids": list(settings.exclude_ou_ids),
+            "exclude_account_ids": list(settings.exclude_account_ids),
+        },
     }
     if request.account_ids is not None:
         selection = Selection(accounts=list(request.account_ids), skipped={}, excluded=[])
@@ -165,33 +170,18 @@ def start_run(
         try:
             selection = select_accounts(settings, organization)
         except OrganizationListingError as exc:
-            store.put_json(
-                manifest_key,
-                {
-                    "v": 1,
-                    "run_id": request.run_id,
-                    "trigger": request.trigger.value,
-                    "created_at": created_at,
-                    "status": "LISTING_FAILED",
-                    "error": str(exc),
-                    "accounts": [],
-                    "selection": selection_settings,
-                },
-            )
+            failed = {"status": "LISTING_FAILED", "error": str(exc), "accounts": []}
+            store.put_json(manifest_key, {**manifest, **failed})
             logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
             raise
     store.put_json(
         manifest_key,
         {
-            "v": 1,
-            "run_id": request.run_id,
-            "trigger": request.trigger.value,
-            "created_at": created_at,
+            **manifest,
             "status": "ENQUEUED",
             "accounts": selection.accounts,
             "skipped": [{"account_id": k, "state": v} for k, v in selection.skipped.items()],
             "excluded": selection.excluded,
-            "selection": selection_settings,
         },
     )
     enqueued_at = utc_now()

@@ -69,6 +69,17 @@ def _create_ous(
         _create_ous(organizations, ou_id, children, full, found)
 
 
+def _create_organization(
+    organizations: Any, ous: Mapping[str, Any] | None
+) -> tuple[str, str, dict[str, str]]:
+    """The organization and its OU tree; returns (management id, root id, OU ids)."""
+    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    ou_ids: dict[str, str] = {}
+    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
+    return organization["MasterAccountId"], root_id, ou_ids
+
+
 def seed_organization(
     accounts: int,
     *,
@@ -88,11 +99,7 @@ def seed_organization(
         return _seed_direct(accounts, suspended=suspended, ous=ous)
     organizations = aws.client("organizations")
     sts = aws.client("sts")
-    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
-    management_id = organization["MasterAccountId"]
-    root_id = organizations.list_roots()["Roots"][0]["Id"]
-    ou_ids: dict[str, str] = {}
-    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
+    management_id, root_id, ou_ids = _create_organization(organizations, ous)
     paths = list(ou_ids)
     seeded = {management_id: SeededAccount(id=management_id, name="management", ou_path="")}
     for index in range(accounts):
@@ -135,12 +142,7 @@ def _seed_direct(
 
     from moto.backends import get_backend
 
-    organizations = aws.client("organizations")
-    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
-    management_id = organization["MasterAccountId"]
-    root_id = organizations.list_roots()["Roots"][0]["Id"]
-    ou_ids: dict[str, str] = {}
-    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
+    management_id, root_id, ou_ids = _create_organization(aws.client("organizations"), ous)
     paths = list(ou_ids)
     backend = get_backend("organizations")[management_id]["aws"]
     iam_backends = get_backend("iam")
