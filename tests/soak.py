@@ -11,19 +11,22 @@ import argparse
 import os
 import sys
 
-import boto3
+# Before Powertools is imported: it reads these when its objects are built.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from credreports import dependencies
-from credreports.local import emulator
-from credreports.observability import logger
-from tests.support.chaos import run_chaos
+import boto3  # noqa: E402
+
+from credreports import dependencies  # noqa: E402
+from credreports.local import emulator  # noqa: E402
+from credreports.observability import logger  # noqa: E402
+from tests.support.chaos import run_chaos  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=2000, help="accounts in the run")
     args = parser.parse_args()
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     logger.setLevel("WARNING")
     with emulator.running():
         boto3.setup_default_session()
