@@ -15,12 +15,12 @@ import sys
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-import boto3  # noqa: E402
+import boto3
 
-from credreports import dependencies  # noqa: E402
-from credreports.local import emulator  # noqa: E402
-from credreports.observability import logger  # noqa: E402
-from tests.support.chaos import run_chaos  # noqa: E402
+from credreports import dependencies
+from credreports.local import emulator
+from credreports.observability import logger
+from tests.support.chaos import run_chaos
 
 
 def main() -> int:
