@@ -196,13 +196,14 @@ def worker_memory(
     users: int,
     environment: dict[str, str],
     follow_up_batches: int = 0,
-    reports_in_flight: int | None = None,
+    dynamic_mmap_threshold: bool = False,
 ) -> dict[str, Any]:
     """Peak RSS of a worker process handling one batch whose reports hold
     ``users`` users each, then ``follow_up_batches`` batches of 10 new accounts
     with small reports (a warm container moving through an organization). The
     worker runs in its own process (the emulator's memory is this process's),
-    with the same environment as on Lambda."""
+    with the same environment as on Lambda. ``dynamic_mmap_threshold``: the
+    ablation of credreports.memory."""
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     rng = random.Random(5000)  # noqa: S311 - test data, not secrets
@@ -218,7 +219,7 @@ def worker_memory(
     env = {**os.environ, **stack.environment(**environment), "PYTHONPATH": str(REPO)}
     probe = subprocess.run(
         [sys.executable, "-m", "bench.memory_probe"],
-        input=json.dumps({"events": events, "reports_in_flight": reports_in_flight}),
+        input=json.dumps({"events": events, "dynamic_mmap_threshold": dynamic_mmap_threshold}),
         capture_output=True,
         text=True,
         env=env,
@@ -243,7 +244,7 @@ def worker_memory(
         users_per_report=users,
         report_bytes=statistics.median(stored),
         follow_up_accounts=10 * follow_up_batches,
-        reports_in_flight=reports_in_flight,
+        dynamic_mmap_threshold=dynamic_mmap_threshold,
     )
     return result
 

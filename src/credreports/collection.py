@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -25,11 +24,10 @@ from credreports.observability import MetricUnit, logger, metrics
 
 # Records of one batch collected at the same time. Each waits on STS, IAM and
 # S3 most of its time, so threads overlap those waits; 10 is SQS's batch size.
+# A report of 5,000 users is ~1.2 MB and costs ~6 MB while botocore reads and
+# parses it; 10 at once peak at ~100 MB in a worker whose freed buffers go
+# back to the OS (credreports.memory; make bench: worker peak RSS).
 CONCURRENCY = 10
-# Reports held in memory at once (fetched and not yet stored). A report of
-# 5,000 users is ~1.2 MB and costs ~5 MB while botocore parses and sends it;
-# with 10 at once a 128 MB worker runs out (make bench: worker peak RSS).
-REPORTS_IN_FLIGHT = 4
 
 
 class Outcome(StrEnum):
@@ -80,11 +78,6 @@ class Collector:
     max_attempts: int
     retry_delay_seconds: int
     concurrency: int = CONCURRENCY
-    reports_in_flight: int = REPORTS_IN_FLIGHT
-    _holding: threading.BoundedSemaphore = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._holding = threading.BoundedSemaphore(self.reports_in_flight)
 
     def handle_batch(self, records: Sequence[Record]) -> list[str]:
         """Collect every record of an SQS batch, several at a time, then send
@@ -166,21 +159,20 @@ class Collector:
             state = self.reports.generate(message.account_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
-            with self._holding:
-                report = self.reports.fetch(message.account_id)
-                key = self.store.put_report(
-                    message.run_id,
-                    message.account_id,
-                    report.content,
-                    metadata={
-                        "generated-time": report.generated_time.isoformat(),
-                        "run-id": message.run_id,
-                        "attempts": str(attempts),
-                        "trigger": message.trigger.value,
-                    },
-                )
-                size = len(report.content)
-                del report
+            report = self.reports.fetch(message.account_id)
+            key = self.store.put_report(
+                message.run_id,
+                message.account_id,
+                report.content,
+                metadata={
+                    "generated-time": report.generated_time.isoformat(),
+                    "run-id": message.run_id,
+                    "attempts": str(attempts),
+                    "trigger": message.trigger.value,
+                },
+            )
+            size = len(report.content)
+            del report
         except CollectionError as exc:
             if exc.retryable and attempts < self.max_attempts:
                 logger.info("not ready; re-enqueued", reason=exc.reason.value, detail=exc.detail)
