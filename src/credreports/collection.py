@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,9 @@ from credreports.observability import MetricUnit, logger, metrics
 # parses it; 10 at once peak at ~100 MB in a worker whose freed buffers go
 # back to the OS (credreports.memory; make bench: worker peak RSS).
 CONCURRENCY = 10
+# While waiting inline for a report, Generate is polled this often. IAM takes
+# a few seconds to build one; each poll counts as an attempt.
+INLINE_POLL_SECONDS = 2.0
 
 
 class Outcome(StrEnum):
@@ -78,6 +82,11 @@ class Collector:
     max_attempts: int
     retry_delay_seconds: int
     concurrency: int = CONCURRENCY
+    # Seconds a record may keep polling Generate within the invocation before
+    # it is re-enqueued (INLINE_WAIT_SECONDS); 0 polls once.
+    inline_wait_seconds: float = 0
+    inline_poll_seconds: float = INLINE_POLL_SECONDS
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def handle_batch(self, records: Sequence[Record]) -> list[str]:
         """Collect every record of an SQS batch, several at a time, then send
@@ -153,10 +162,21 @@ class Collector:
             return self.collect(message)
 
     def collect(self, message: WorkMessage) -> Decision:
-        """One poll: store the report if IAM has it, else re-enqueue or give up."""
-        attempts = message.attempt + 1
+        """Poll Generate (again every few seconds for up to the inline wait);
+        store the report once IAM has it, else re-enqueue or give up."""
+        attempts = message.attempt
         try:
+            attempts += 1
             state = self.reports.generate(message.account_id)
+            deadline = time.monotonic() + self.inline_wait_seconds
+            # attempt = polls made: MAX_ATTEMPTS bounds the inline polls too.
+            while state != "COMPLETE" and attempts < self.max_attempts:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sleep(min(self.inline_poll_seconds, left))
+                attempts += 1
+                state = self.reports.generate(message.account_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
             report = self.reports.fetch(message.account_id)
@@ -181,7 +201,7 @@ class Collector:
                     Outcome.REQUEUED,
                     requeue=Outgoing(
                         key=message.account_id,
-                        body=message.next_attempt().to_body(),
+                        body=message.model_copy(update={"attempt": attempts}).to_body(),
                         delay_seconds=self.retry_delay_seconds,
                     ),
                 )

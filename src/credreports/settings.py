@@ -18,6 +18,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from credreports.messages import invalid_account_ids
 
+# INLINE_WAIT_SECONDS unless set; chosen by make bench (docs/performance.md).
+INLINE_WAIT_DEFAULT = 0
+
 _OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
 
 
@@ -80,6 +83,11 @@ class WorkerSettings(_Settings):
     max_attempts: int = Field(default=45, alias="MAX_ATTEMPTS", ge=1, le=1000)
     # SQS caps DelaySeconds at 900.
     retry_delay_seconds: int = Field(default=60, alias="RETRY_DELAY_SECONDS", ge=0, le=900)
+    # Polling again within the invocation before re-enqueuing (make bench:
+    # inline wait). At most 30 s: the function's timeout must hold it.
+    inline_wait_seconds: int = Field(
+        default=INLINE_WAIT_DEFAULT, alias="INLINE_WAIT_SECONDS", ge=0, le=30
+    )
 
 
 class DlqHandlerSettings(_Settings):
