@@ -21,6 +21,13 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 # Stand-in for one AWS API round trip (STS, IAM, S3 and SQS answer in tens to
 # a few hundred ms); the batch benchmark and the billed-duration model use it.
 LATENCY = 0.1
+# The inline-wait comparison: IAM builds each report in this many seconds (a
+# bench-only fault; moto completes on the next poll), the retry delay is
+# shortened from 60 s so the run without inline wait takes seconds.
+REPORT_SECONDS = 3.0
+INLINE_WAITS = ("0", "2", "5", "10")
+INLINE_RETRY_DELAY = 10
+INLINE_ACCOUNTS = 30
 
 
 def main() -> None:
@@ -96,6 +103,39 @@ def run(
     with scenarios.without_credential_cache():
         no_cache = scenarios.happy_path(emulator, counter, args.billed_accounts, environment)
 
+    step(
+        f"inline wait: IAM builds each report in {REPORT_SECONDS:.0f} s; INLINE_WAIT_SECONDS "
+        f"{', '.join(INLINE_WAITS)}; {INLINE_ACCOUNTS} accounts; "
+        f"RETRY_DELAY_SECONDS {INLINE_RETRY_DELAY}"
+    )
+    inline: dict[str, Any] = {}
+    for wait in INLINE_WAITS:
+        run_ = scenarios.happy_path(
+            emulator,
+            counter,
+            INLINE_ACCOUNTS,
+            {
+                **environment,
+                "INLINE_WAIT_SECONDS": wait,
+                "RETRY_DELAY_SECONDS": str(INLINE_RETRY_DELAY),
+            },
+            latency=LATENCY,
+            report_seconds=REPORT_SECONDS,
+        )
+        priced = cost.model(
+            run_["requests_per_account_by_api"],
+            run_["invocations_per_account"],
+            run_["billed_seconds_per_account"],
+            seconds_per_call=LATENCY,
+        )["runs"]["10000"]
+        inline[wait] = {
+            **{k: v for k, v in run_.items() if k != "worker_durations_seconds"},
+            "worker_invocations_per_account": run_["worker_invocations"] / INLINE_ACCOUNTS,
+            "cost_per_run_10000": priced["ours"]["per_run"],
+            "cost_ratio_10000": priced["ratio"],
+            "median_worker_invocation_seconds": statistics.median(run_["worker_durations_seconds"]),
+        }
+
     step("worker peak RSS, batch of 10 reports of 5,000 users")
     memory = scenarios.worker_memory(emulator, 10, 5_000, environment, follow_up_batches=60)
     step("ablation: worker peak RSS with glibc's dynamic mmap threshold, 3 runs")
@@ -148,6 +188,13 @@ def run(
             "without_credential_cache": {
                 k: v for k, v in no_cache.items() if k != "worker_durations_seconds"
             },
+        },
+        "inline_wait": inline,
+        "inline_wait_setup": {
+            "report_seconds": REPORT_SECONDS,
+            "retry_delay_seconds": INLINE_RETRY_DELAY,
+            "accounts": INLINE_ACCOUNTS,
+            "latency_per_call_seconds": LATENCY,
         },
         "worker_peak_rss_mb": memory["peak_rss_mb"],
         "worker_memory": memory,
@@ -262,6 +309,23 @@ def print_table(r: dict[str, Any]) -> None:
     print()
     for name, value, ok in rows:
         print(f"{name:<{width}}  {value:<80} {ok}")
+    setup = r["inline_wait_setup"]
+    print(
+        f"\ninline wait (IAM builds a report in {setup['report_seconds']:.0f} s, "
+        f"RETRY_DELAY_SECONDS {setup['retry_delay_seconds']}, {setup['accounts']} accounts, "
+        f"{setup['latency_per_call_seconds'] * 1000:.0f} ms per call):"
+    )
+    print(
+        "  INLINE_WAIT_SECONDS  worker inv/account  requests/account  billed ms/account  "
+        "latency median (max) s  batch s  cost ratio 10k"
+    )
+    for wait, w in r["inline_wait"].items():
+        print(
+            f"  {wait:>19}  {w['worker_invocations_per_account']:>18.3f}  "
+            f"{w['requests_per_account']:>16.2f}  {w['billed_seconds_per_account'] * 1000:>17.0f}  "
+            f"{w['latency_seconds']['median']:>13.1f} ({w['latency_seconds']['max']:.1f})  "
+            f"{w['median_worker_invocation_seconds']:>7.2f}  {w['cost_ratio_10000']:>14.1f}"
+        )
     print("\nrequests per account by API (end-to-end run):")
     for name, value in r["requests_per_account_by_api"].items():
         floor = r["floor_requests_per_account_by_api"].get(name, 0.0)

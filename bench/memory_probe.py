@@ -37,13 +37,12 @@ def main() -> None:
     ``dynamic_mmap_threshold`` the worker leaves glibc's threshold alone (the
     ablation of credreports.memory)."""
     request = json.loads(sys.stdin.read())
-    from credreports import dependencies
+    from credreports import dependencies, memory
     from credreports.local.event_source import LocalContext
-    from worker import app
     from worker.app import lambda_handler
 
     if request.get("dynamic_mmap_threshold"):
-        app.return_freed_buffers_to_the_os = lambda: False  # type: ignore[assignment]
+        memory.return_freed_buffers_to_the_os = lambda: False  # type: ignore[assignment]
     dependencies.collector()
     before = peak_rss_mb()
     failed = 0

@@ -8,9 +8,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from credreports import dependencies
+from credreports import dependencies, memory
 from credreports.collection import Record
-from credreports.memory import return_freed_buffers_to_the_os
 from credreports.observability import logger, metrics, tracer
 
 
@@ -20,7 +19,7 @@ from credreports.observability import logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # Once per container: report-sized buffers go back to the OS when freed,
     # so 10 records at once fit in 128 MB (credreports.memory).
-    return_freed_buffers_to_the_os()
+    memory.return_freed_buffers_to_the_os()
     # Settings are checked before the batch: a misconfigured function fails
     # loudly instead of failing each record.
     collector = dependencies.collector()
