@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import cache
 
 # mallopt(3) parameter numbers, and glibc's initial value of both.
@@ -25,13 +24,13 @@ def return_freed_buffers_to_the_os() -> bool:
     with the dynamic threshold, 100 MB with it pinned. Setting it once turns
     the adjustment off for the life of the process; the environment variable
     MALLOC_MMAP_THRESHOLD_=131072 does the same. Returns False where the C
-    library has no mallopt (not glibc: macOS, musl), where nothing changes.
+    library has no working mallopt (macOS; musl's is a stub), where nothing
+    changes.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        # The symbols already loaded into this process, libc's among them:
+        # no search for the library (ctypes.util.find_library runs ldconfig).
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
