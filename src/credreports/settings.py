@@ -20,8 +20,8 @@ from credreports.messages import invalid_account_ids
 
 # INLINE_WAIT_SECONDS unless set. make bench (IAM building a report in 3 s):
 # a wait of 5 s cuts an account's latency from RETRY_DELAY_SECONDS + 1 s to
-# 4 s and halves worker invocations, but bills 4.5x the Lambda time per
-# account (494 vs 109 ms) and costs 12% more per run; a scheduled run does
+# 4 s and halves worker invocations, but bills 4.6x the Lambda time per
+# account (485 vs 105 ms) and costs 11% more per run; a scheduled run does
 # not need the latency, so it is off unless set (docs/performance.md).
 INLINE_WAIT_DEFAULT = 0
 
