@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -228,3 +231,33 @@ class QueueEmptier:
         self._thread.join()
         self._take()
         return self.removed
+
+
+@contextmanager
+def reports_complete_after(seconds: float) -> Iterator[dict[str, float]]:
+    """A bench-only fault: IAM builds a report in ``seconds`` (real IAM takes
+    a few seconds; moto answers STARTED then COMPLETE on the next poll,
+    however soon). GenerateCredentialReport answers STARTED until ``seconds``
+    after the account's first call. Yields {account: perf_counter of that
+    first call}."""
+    from moto.iam.models import IAMBackend
+
+    first_call: dict[str, float] = {}
+    original_generate = IAMBackend.generate_report
+    original_generated = IAMBackend.report_generated
+
+    def generate_report(self: IAMBackend) -> None:
+        first_call.setdefault(self.account_id, time.perf_counter())
+        original_generate(self)
+
+    def report_generated(self: IAMBackend) -> bool:
+        started = first_call.get(self.account_id)
+        return started is not None and time.perf_counter() - started >= seconds
+
+    IAMBackend.generate_report = generate_report  # type: ignore[method-assign]
+    IAMBackend.report_generated = report_generated  # type: ignore[method-assign]
+    try:
+        yield first_call
+    finally:
+        IAMBackend.generate_report = original_generate  # type: ignore[method-assign]
+        IAMBackend.report_generated = original_generated  # type: ignore[method-assign]

@@ -31,18 +31,19 @@ def current_rss_mb() -> float:
 
 
 def main() -> None:
-    """stdin: {"events": [...], "reports_in_flight": n or null}. The first event
-    is the batch whose peak is reported; the rest show whether a warm worker
-    keeps growing as it sees more accounts."""
+    """stdin: {"events": [...], "dynamic_mmap_threshold": bool}. The first
+    event is the batch whose peak is reported; the rest show whether a warm
+    worker keeps growing as it sees more accounts. With
+    ``dynamic_mmap_threshold`` the worker leaves glibc's threshold alone (the
+    ablation of credreports.memory)."""
     request = json.loads(sys.stdin.read())
-    from credreports import dependencies
+    from credreports import dependencies, memory
     from credreports.local.event_source import LocalContext
     from worker.app import lambda_handler
 
-    collector = dependencies.collector()
-    if request.get("reports_in_flight"):
-        collector.reports_in_flight = request["reports_in_flight"]
-        collector.__post_init__()
+    if request.get("dynamic_mmap_threshold"):
+        memory.return_freed_buffers_to_the_os = lambda: False  # type: ignore[assignment]
+    dependencies.collector()
     before = peak_rss_mb()
     failed = 0
     figures: dict[str, float] = {}

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,13 @@ from typing import Any
 import boto3
 
 from bench import fixtures
-from bench.instruments import EVENT_SOURCE_OPERATIONS, Latency, RequestCounter, TimedHandler
+from bench.instruments import (
+    EVENT_SOURCE_OPERATIONS,
+    Latency,
+    RequestCounter,
+    TimedHandler,
+    default_session,
+)
 from credreports import aws, dependencies, layout
 from credreports.local import resources
 from credreports.local.emulator import Emulator
@@ -71,14 +77,31 @@ def happy_path(
     latency: float = 0.0,
     timeout: float = 600,
     concurrency: int | None = None,
+    report_seconds: float | None = None,
 ) -> dict[str, Any]:
     """A whole run: producer, worker batches of 10 through the local loop, until
-    the queues are empty. Every account must end with a report."""
+    the queues are empty. Every account must end with a report. With
+    ``report_seconds``, IAM takes that long to build each report, and the
+    latency of each account (first Generate to report stored) is measured."""
     fresh(emulator)
     ids = fixtures.seed_accounts(accounts - 1)  # plus the management account
     fixtures.aws_like_account_listing()
     stack = resources.create("bench", visibility_timeout=30, max_receive_count=3)
     delay = Latency(latency) if latency else None
+    stored_at: dict[str, float] = {}
+
+    def note_stored(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"].startswith("reports/"):
+            stored_at[params["Key"].split("account=")[1].split("/")[0]] = time.perf_counter()
+
+    session = default_session()
+    session.events.register(
+        "before-parameter-build.s3.PutObject", note_stored, unique_id="bench-stored"
+    )
+    cleanup = ExitStack()
+    first_generate: dict[str, float] = {}
+    if report_seconds is not None:
+        first_generate = cleanup.enter_context(fixtures.reports_complete_after(report_seconds))
     try:
         pipeline = LocalPipeline(stack, {"RETRY_DELAY_SECONDS": "0", **(environment or {})})
         if concurrency:
@@ -95,6 +118,9 @@ def happy_path(
     finally:
         if delay:
             delay.close()
+        session.events.unregister("before-parameter-build.s3.PutObject", unique_id="bench-stored")
+        cleanup.close()
+    latencies = [stored_at[a] - first_generate[a] for a in first_generate if a in stored_at]
     # Every account ended as a report, and none as a failure.
     s3 = aws.client("s3")
     keys = [
@@ -134,6 +160,19 @@ def happy_path(
         "invocations_per_account": (invocations + 1) / accounts,
         "worker_durations_seconds": worker.durations,
         "worker_billed_ms_total": sum(math.ceil(d * 1000) for d in worker.durations),
+        "billed_seconds_per_account": sum(math.ceil(d * 1000) for d in worker.durations)
+        / 1000
+        / accounts,
+        "report_seconds": report_seconds,
+        "latency_seconds": (
+            {
+                "median": statistics.median(latencies),
+                "max": max(latencies),
+                "note": "an account's first GenerateCredentialReport to its report stored",
+            }
+            if latencies
+            else None
+        ),
     }
 
 
@@ -196,13 +235,14 @@ def worker_memory(
     users: int,
     environment: dict[str, str],
     follow_up_batches: int = 0,
-    reports_in_flight: int | None = None,
+    dynamic_mmap_threshold: bool = False,
 ) -> dict[str, Any]:
     """Peak RSS of a worker process handling one batch whose reports hold
     ``users`` users each, then ``follow_up_batches`` batches of 10 new accounts
     with small reports (a warm container moving through an organization). The
     worker runs in its own process (the emulator's memory is this process's),
-    with the same environment as on Lambda."""
+    with the same environment as on Lambda. ``dynamic_mmap_threshold``: the
+    ablation of credreports.memory."""
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     rng = random.Random(5000)  # noqa: S311 - test data, not secrets
@@ -218,7 +258,7 @@ def worker_memory(
     env = {**os.environ, **stack.environment(**environment), "PYTHONPATH": str(REPO)}
     probe = subprocess.run(
         [sys.executable, "-m", "bench.memory_probe"],
-        input=json.dumps({"events": events, "reports_in_flight": reports_in_flight}),
+        input=json.dumps({"events": events, "dynamic_mmap_threshold": dynamic_mmap_threshold}),
         capture_output=True,
         text=True,
         env=env,
@@ -243,7 +283,7 @@ def worker_memory(
         users_per_report=users,
         report_bytes=statistics.median(stored),
         follow_up_accounts=10 * follow_up_batches,
-        reports_in_flight=reports_in_flight,
+        dynamic_mmap_threshold=dynamic_mmap_threshold,
     )
     return result
 

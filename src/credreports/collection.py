@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,11 +25,13 @@ from credreports.observability import MetricUnit, logger, metrics
 
 # Records of one batch collected at the same time. Each waits on STS, IAM and
 # S3 most of its time, so threads overlap those waits; 10 is SQS's batch size.
+# A report of 5,000 users is ~1.2 MB and costs ~6 MB while botocore reads and
+# parses it; 10 at once peak at ~100 MB in a worker whose freed buffers go
+# back to the OS (credreports.memory; make bench: worker peak RSS).
 CONCURRENCY = 10
-# Reports held in memory at once (fetched and not yet stored). A report of
-# 5,000 users is ~1.2 MB and costs ~5 MB while botocore parses and sends it;
-# with 10 at once a 128 MB worker runs out (make bench: worker peak RSS).
-REPORTS_IN_FLIGHT = 4
+# While waiting inline for a report, Generate is polled this often. IAM takes
+# a few seconds to build one; each poll counts as an attempt.
+INLINE_POLL_SECONDS = 2.0
 
 
 class Outcome(StrEnum):
@@ -80,11 +82,11 @@ class Collector:
     max_attempts: int
     retry_delay_seconds: int
     concurrency: int = CONCURRENCY
-    reports_in_flight: int = REPORTS_IN_FLIGHT
-    _holding: threading.BoundedSemaphore = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._holding = threading.BoundedSemaphore(self.reports_in_flight)
+    # Seconds a record may keep polling Generate within the invocation before
+    # it is re-enqueued (INLINE_WAIT_SECONDS); 0 polls once.
+    inline_wait_seconds: float = 0
+    inline_poll_seconds: float = INLINE_POLL_SECONDS
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def handle_batch(self, records: Sequence[Record]) -> list[str]:
         """Collect every record of an SQS batch, several at a time, then send
@@ -160,27 +162,37 @@ class Collector:
             return self.collect(message)
 
     def collect(self, message: WorkMessage) -> Decision:
-        """One poll: store the report if IAM has it, else re-enqueue or give up."""
-        attempts = message.attempt + 1
+        """Poll Generate (again every few seconds for up to the inline wait);
+        store the report once IAM has it, else re-enqueue or give up."""
+        attempts = message.attempt
         try:
+            attempts += 1
             state = self.reports.generate(message.account_id)
+            deadline = time.monotonic() + self.inline_wait_seconds
+            # attempt = polls made: MAX_ATTEMPTS bounds the inline polls too.
+            while state != "COMPLETE" and attempts < self.max_attempts:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sleep(min(self.inline_poll_seconds, left))
+                attempts += 1
+                state = self.reports.generate(message.account_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
-            with self._holding:
-                report = self.reports.fetch(message.account_id)
-                key = self.store.put_report(
-                    message.run_id,
-                    message.account_id,
-                    report.content,
-                    metadata={
-                        "generated-time": report.generated_time.isoformat(),
-                        "run-id": message.run_id,
-                        "attempts": str(attempts),
-                        "trigger": message.trigger.value,
-                    },
-                )
-                size = len(report.content)
-                del report
+            report = self.reports.fetch(message.account_id)
+            key = self.store.put_report(
+                message.run_id,
+                message.account_id,
+                report.content,
+                metadata={
+                    "generated-time": report.generated_time.isoformat(),
+                    "run-id": message.run_id,
+                    "attempts": str(attempts),
+                    "trigger": message.trigger.value,
+                },
+            )
+            size = len(report.content)
+            del report
         except CollectionError as exc:
             if exc.retryable and attempts < self.max_attempts:
                 logger.info("not ready; re-enqueued", reason=exc.reason.value, detail=exc.detail)
@@ -189,7 +201,7 @@ class Collector:
                     Outcome.REQUEUED,
                     requeue=Outgoing(
                         key=message.account_id,
-                        body=message.next_attempt().to_body(),
+                        body=message.model_copy(update={"attempt": attempts}).to_body(),
                         delay_seconds=self.retry_delay_seconds,
                     ),
                 )

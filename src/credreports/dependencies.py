@@ -58,6 +58,7 @@ def _collector(settings: WorkerSettings) -> Collector:
         dead_letters=Queue(settings.dead_letter_queue_url),
         max_attempts=settings.max_attempts,
         retry_delay_seconds=settings.retry_delay_seconds,
+        inline_wait_seconds=settings.inline_wait_seconds,
     )
 
 

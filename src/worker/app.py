@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from credreports import dependencies
+from credreports import dependencies, memory
 from credreports.collection import Record
 from credreports.observability import logger, metrics, tracer
 
@@ -17,6 +17,9 @@ from credreports.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # Once per container: report-sized buffers go back to the OS when freed,
+    # so 10 records at once fit in 128 MB (credreports.memory).
+    memory.return_freed_buffers_to_the_os()
     # Settings are checked before the batch: a misconfigured function fails
     # loudly instead of failing each record.
     collector = dependencies.collector()

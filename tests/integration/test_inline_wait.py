@@ -1,0 +1,137 @@
+"""INLINE_WAIT_SECONDS: the worker polls GenerateCredentialReport again within
+the invocation, so a report that IAM finishes during the wait is stored
+without a re-enqueue; every poll still counts as an attempt."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import boto3
+import pytest
+from moto.iam.models import IAMBackend
+
+from credreports import dependencies, layout
+from credreports.local.pipeline import LocalPipeline
+from credreports.local.resources import Resources
+from credreports.local.seed import seed_organization
+from tests.support.ledger import assert_every_account_accounted_for
+
+# The inline polls of these tests come this often, not every 2 s.
+POLL_SECONDS = 0.05
+
+
+@pytest.fixture
+def iam_builds_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[int | None], Counter[str]]]:
+    """IAM in the emulator answers STARTED until an account's ``n``-th
+    GenerateCredentialReport (never COMPLETE with None); counts the polls of
+    each account as IAM sees them."""
+    polls: Counter[str] = Counter()
+    original_generated = IAMBackend.report_generated
+
+    def complete_on(n: int | None) -> Counter[str]:
+        def report_generated(self: IAMBackend) -> bool:
+            polls[self.account_id] += 1
+            return n is not None and polls[self.account_id] >= n
+
+        monkeypatch.setattr(IAMBackend, "report_generated", report_generated)
+        return polls
+
+    yield complete_on
+    monkeypatch.setattr(IAMBackend, "report_generated", original_generated)
+
+
+def work_queue_sends(stack: Resources) -> list[str]:
+    """SendMessageBatch calls to the work queue (the worker's re-enqueues and
+    the producer's send)."""
+    sends: list[str] = []
+
+    def note(params: dict[str, object], **_: object) -> None:
+        if params["QueueUrl"] == stack.work_queue_url:
+            sends.append("send")
+
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-parameter-build.sqs.SendMessageBatch", note
+    )
+    return sends
+
+
+def attempts_in_metadata(stack: Resources, run_id: str, account_id: str) -> int:
+    head = boto3.client("s3").head_object(
+        Bucket=stack.bucket, Key=layout.report_key("", run_id, account_id)
+    )
+    return int(head["Metadata"]["attempts"])
+
+
+def test_report_finished_during_the_wait_is_stored_in_one_invocation(
+    stack: Resources, iam_builds_reports: Callable[[int | None], Counter[str]]
+) -> None:
+    # Given IAM that finishes each report on the third poll, and a 10 s inline wait
+    org = seed_organization(4, ous={})
+    polls = iam_builds_reports(3)
+    sends = work_queue_sends(stack)
+    pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "10"})
+    dependencies.collector().inline_poll_seconds = POLL_SECONDS
+
+    # When the run completes
+    summary = pipeline.start()
+    stats = pipeline.drain()
+
+    # Then every account has its report, from one worker invocation and no re-enqueue
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert set(outcome.reports) == org.ids()
+    assert stats.invocations["worker"] == 1
+    assert sends == ["send"]  # the producer's only
+    # ...and each report's attempt count is the 3 polls IAM answered
+    for account_id in org.ids():
+        assert polls[account_id] == 3
+        assert attempts_in_metadata(stack, summary["run_id"], account_id) == 3
+
+
+def test_polls_of_every_invocation_add_up_in_the_attempt_counter(
+    stack: Resources, iam_builds_reports: Callable[[int | None], Counter[str]]
+) -> None:
+    # Given IAM that finishes each report on the 6th poll, and a wait too short for it
+    org = seed_organization(2, ous={})
+    polls = iam_builds_reports(6)
+    pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "1"})
+    dependencies.collector().inline_poll_seconds = 0.4  # about 3 polls a wait
+
+    # When the run completes
+    summary = pipeline.start()
+    stats = pipeline.drain()
+
+    # Then the reports took more than one invocation...
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert set(outcome.reports) == org.ids()
+    assert stats.invocations["worker"] >= 2
+    # ...and the attempt count carried across re-enqueues is every poll made
+    for account_id in org.ids():
+        assert polls[account_id] == 6
+        assert attempts_in_metadata(stack, summary["run_id"], account_id) == 6
+
+
+def test_max_attempts_bounds_the_inline_polls(
+    stack: Resources, iam_builds_reports: Callable[[int | None], Counter[str]]
+) -> None:
+    # Given a report that never completes, MAX_ATTEMPTS=4 and a 30 s inline wait
+    org = seed_organization(2, ous={})
+    polls = iam_builds_reports(None)
+    pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "4", "INLINE_WAIT_SECONDS": "30"})
+    dependencies.collector().inline_poll_seconds = POLL_SECONDS
+
+    # When the run completes
+    summary = pipeline.start()
+    stats = pipeline.drain()
+
+    # Then each account failed with REPORT_NOT_READY after exactly 4 polls,
+    # within one invocation: the wait ended when the attempts did
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert set(outcome.failures) == org.ids()
+    for account_id, record in outcome.failures.items():
+        assert record["reason"] == "REPORT_NOT_READY"
+        assert record["attempts"] == 4
+        assert polls[account_id] == 4
+    assert stats.invocations["worker"] == 1
