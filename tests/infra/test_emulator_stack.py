@@ -38,6 +38,7 @@ ENVIRONMENT_NAMES = {
         "MEMBER_ROLE_NAME",
         "MAX_ATTEMPTS",
         "RETRY_DELAY_SECONDS",
+        "INLINE_WAIT_SECONDS",
     },
     "DlqHandlerFunctionName": {"REPORT_BUCKET", "REPORT_PREFIX", "NOTIFICATION_TOPIC_ARN"},
 }
@@ -62,6 +63,7 @@ CUSTOM = {
     "ExcludeAccountIds": "111122223333,444455556666",
     "MaxAttempts": "7",
     "RetryDelaySeconds": "30",
+    "InlineWaitSeconds": "5",
     "WorkerMaximumConcurrency": "9",
     "WorkerBatchSize": "4",
     "LogLevel": "DEBUG",
@@ -211,6 +213,7 @@ def test_settings_carry_the_parameters(deployed: Deployed) -> None:
     assert worker["MEMBER_ROLE_NAME"] == given("MemberRoleName", "credreports-member")
     assert str(worker["MAX_ATTEMPTS"]) == given("MaxAttempts", "45")
     assert str(worker["RETRY_DELAY_SECONDS"]) == given("RetryDelaySeconds", "60")
+    assert str(worker["INLINE_WAIT_SECONDS"]) == given("InlineWaitSeconds", "0")
     assert producer["INCLUDE_OU_IDS"] == given("IncludeOuIds", "")
     assert producer["EXCLUDE_OU_IDS"] == given("ExcludeOuIds", "")
     assert producer["EXCLUDE_ACCOUNT_IDS"] == given("ExcludeAccountIds", "")
