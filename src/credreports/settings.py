@@ -22,7 +22,7 @@ from credreports.messages import invalid_account_ids
 # a wait of 5 s cuts an account's latency from RETRY_DELAY_SECONDS + 1 s to
 # 4 s and halves worker invocations, but bills 4.6x the Lambda time per
 # account (485 vs 105 ms) and costs 11% more per run; a scheduled run does
-# not need the latency, so it is off unless set (docs/performance.md).
+# not need the latency, so it is off unless set (README, Performance).
 INLINE_WAIT_DEFAULT = 0
 
 _OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
