@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from credreports.adapters.credential_report import CredentialReports
 from credreports.adapters.queue import Outgoing, Queue
@@ -21,7 +19,7 @@ from credreports.messages import (
     WorkMessage,
     parse_work_message,
 )
-from credreports.observability import MetricUnit, logger, metrics
+from credreports.observability import MetricUnit, logger, metrics, record_keys
 
 # Records of one batch collected at the same time. Each waits on STS, IAM and
 # S3 most of its time, so threads overlap those waits; 10 is SQS's batch size.
@@ -57,18 +55,6 @@ class Record:
 
     message_id: str
     body: str
-
-
-@contextmanager
-def record_keys(**keys: Any) -> Iterator[None]:
-    """Log keys of one record. Logger.append_context_keys changes keys shared
-    by every thread; these live in a context variable, so records collected
-    concurrently each log their own run_id and account_id."""
-    logger.thread_safe_append_keys(**keys)
-    try:
-        yield
-    finally:
-        logger.thread_safe_remove_keys(keys)
 
 
 @dataclass

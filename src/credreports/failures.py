@@ -22,7 +22,7 @@ from credreports.messages import (
     parse_dead_letter,
     salvage_ids,
 )
-from credreports.observability import NAMESPACE, MetricUnit, logger, metrics
+from credreports.observability import NAMESPACE, MetricUnit, logger, metrics, record_keys
 
 # SNS takes 256 KiB per message; keep each digest well under it.
 DIGEST_BYTES = 200_000
@@ -158,7 +158,7 @@ class FailureLedger:
         report beats a failure, and the operator is not paged for it."""
         record = failure_record(letter, now)
         key = record_key(self.store.prefix, record)
-        with logger.append_context_keys(run_id=record.run_id, account_id=record.account_id):
+        with record_keys(run_id=record.run_id, account_id=record.account_id):
             if record.account_id and record.run_id:
                 report = layout.report_key(self.store.prefix, record.run_id, record.account_id)
                 if self.store.exists(report):
