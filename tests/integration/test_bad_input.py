@@ -110,3 +110,8 @@ def test_worker_with_an_invalid_setting_fails_the_batch_and_keeps_the_messages(
         QueueUrl=stack.work_queue_url, AttributeNames=["All"]
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    # Once the setting is fixed, the same message is collected: nothing was lost.
+    pipeline.configure(RETRY_DELAY_SECONDS="0")
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, {account})
+    assert set(outcome.reports) == {account}

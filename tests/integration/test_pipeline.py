@@ -17,7 +17,7 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededOrganization, seed_organization
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, read_run
+from tests.support.ledger import assert_every_account_accounted_for
 
 
 def scheduled_event(at: str) -> dict[str, Any]:
@@ -303,6 +303,11 @@ def test_reenqueued_message_carries_next_attempt_and_configured_delay(stack: Res
     assert time.monotonic() - requeued_at >= 2
     body = json.loads(message["Body"])
     assert (body["account_id"], body["attempt"], body["trigger"]) == (account, 1, "manual")
+    # ...and, left to the loop, that attempt stores the report
+    run_id = body["run_id"]
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, run_id, {account})
+    assert set(outcome.reports) == {account}
 
 
 def test_manual_run_rejects_malformed_ids_and_enqueues_exactly_the_given(
@@ -365,6 +370,6 @@ def test_run_date_comes_from_the_run_not_the_clock(stack: Resources) -> None:
     summary = pipeline.start(scheduled_event("2026-11-22T23:59:59Z"))
     pipeline.drain()
     assert datetime.now(UTC).date().isoformat() != "2026-11-22"
-    outcome = read_run(stack.bucket, summary["run_id"])
+    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.reports) == org.ids()
     assert all("/date=2026-11-22/" in key for key in outcome.reports.values())
