@@ -187,7 +187,7 @@ class Collector:
                     Outcome.REQUEUED,
                     requeue=Outgoing(
                         key=message.account_id,
-                        body=message.model_copy(update={"attempt": attempts}).to_body(),
+                        body=message.with_attempt(attempts).to_body(),
                         delay_seconds=self.retry_delay_seconds,
                     ),
                 )

@@ -116,8 +116,9 @@ class WorkMessage(_Strict):
     trigger: Trigger
     enqueued_at: UtcTimestamp
 
-    def next_attempt(self) -> WorkMessage:
-        return self.model_copy(update={"attempt": self.attempt + 1})
+    def with_attempt(self, attempt: int) -> WorkMessage:
+        """The same message after ``attempt`` polls (what a re-enqueue carries)."""
+        return self.model_copy(update={"attempt": attempt})
 
     def to_body(self) -> str:
         return self.model_dump_json()

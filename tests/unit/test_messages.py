@@ -67,9 +67,9 @@ def test_dead_letter_adds_failure_and_keeps_the_rest() -> None:
     assert isinstance(parse_dead_letter(dead.model_dump_json()), DeadLetterMessage)
 
 
-def test_next_attempt_counts_up_and_changes_nothing_else() -> None:
+def test_a_reenqueued_message_changes_only_its_attempt() -> None:
     message = parse_work_message(body(attempt=3))
-    following = message.next_attempt()
+    following = message.with_attempt(4)
     assert following.attempt == 4
     assert following.model_dump(exclude={"attempt"}) == message.model_dump(exclude={"attempt"})
 
