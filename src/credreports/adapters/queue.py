@@ -47,9 +47,6 @@ class Queue:
         self._client = client or aws.client(self.SERVICE)
         self._backoff = backoff_seconds
 
-    def send(self, message: Outgoing) -> None:
-        self.send_all([message])
-
     def send_all(self, messages: Sequence[Outgoing]) -> None:
         """Send every message, 10 per call; raise DeliveryError naming what
         could not be sent after several rounds."""
