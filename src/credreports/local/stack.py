@@ -4,7 +4,7 @@ The demo and the tests build their queues, bucket, topic, roles and functions
 from the same template that `sam deploy` uses, so the local run cannot drift
 from what is deployed. The template goes through the SAM transform
 (aws-sam-translator, as CloudFormation would do it) and is then created by the
-emulator's CloudFormation, with three local adjustments:
+emulator's CloudFormation, with these local adjustments:
 
 - every event source mapping is created disabled: an enabled mapping makes
   moto try to run the function in Docker and bumps the receive counts; the
