@@ -184,12 +184,16 @@ def cmd_status(args: argparse.Namespace, target: Target) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     try:
-        from credreports.local import emulator
+        from credreports.local import checkout, emulator
         from credreports.local.demo import run_demo
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise CommandError(
             f"the demo needs the emulator: pip install 'credreports[local]' ({exc})"
         ) from exc
+    try:
+        checkout.require()
+    except checkout.CheckoutNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
     started = time.monotonic()
     out_dir = Path(args.out)
     print(
