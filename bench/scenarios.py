@@ -29,7 +29,7 @@ from bench.instruments import (
     default_session,
 )
 from credreports import aws, dependencies, layout
-from credreports.local import resources
+from credreports.local import checkout, resources
 from credreports.local.emulator import Emulator
 from credreports.local.event_source import LocalContext
 from credreports.local.pipeline import LocalPipeline
@@ -194,7 +194,7 @@ def worker_batch(
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     os.environ.update(stack.environment(**{"RETRY_DELAY_SECONDS": "0", **environment}))
-    from worker.app import lambda_handler
+    lambda_handler = checkout.lambda_handler("worker.app.lambda_handler")
 
     queue_arn = aws.client("sqs").get_queue_attributes(
         QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
@@ -303,7 +303,7 @@ def producer_10000(emulator: Emulator, counter: RequestCounter, accounts: int) -
     stack = resources.create("bench")
     os.environ.update(stack.environment())
     dependencies.reset()
-    from producer.app import lambda_handler
+    lambda_handler = checkout.lambda_handler("producer.app.lambda_handler")
 
     emptier = fixtures.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
     mark = counter.snapshot()

@@ -188,9 +188,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # moto is imported only when the emulator starts: ask for it up front.
     if importlib.util.find_spec("moto") is None:
         raise CommandError("the demo needs the emulator: pip install 'credreports[local]'")
-    from credreports.local import emulator
+    from credreports.local import checkout, emulator
     from credreports.local.demo import run_demo
 
+    try:
+        checkout.require()
+    except checkout.CheckoutNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
     started = time.monotonic()
     out_dir = Path(args.out)
     print(

@@ -41,11 +41,8 @@ from typing import Any
 
 import boto3
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
-#: template.yaml of a source checkout (the demo and the tests run from one).
-TEMPLATE_PATH = _REPO_ROOT / "template.yaml"
-#: The directory that is the functions' CodeUri.
-CODE_DIR = _REPO_ROOT / "src"
+from credreports.local.checkout import CODE_DIR, TEMPLATE_PATH
+
 DEFAULT_STACK_NAME = "credreports"
 ARTIFACT_BUCKET = "credreports-local-artifacts"
 
