@@ -24,7 +24,7 @@ from credreports.adapters.cloudformation import StackNotFoundError
 from credreports.adapters.functions import Function, InvocationError
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
-from credreports.cli import render
+from credreports.cli import findings, render
 from credreports.cli.target import Target, TargetError, add_target_options, resolve
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
@@ -349,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in (start, enqueue, replay, status):
         add_target_options(command)
+    findings.register(commands)
     return parser
 
 
@@ -366,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "findings":
+            return findings.cmd_findings(args)
         if args.profile or args.region:
             boto3.setup_default_session(profile_name=args.profile, region_name=args.region)
         return HANDLERS[args.command](args, resolve(args))
