@@ -194,11 +194,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     print(
         f"credreports demo: an organization of {args.accounts} accounts on the embedded "
-        "AWS emulator (moto, 127.0.0.1); nothing leaves this machine."
+        "AWS emulator (moto, 127.0.0.1); nothing leaves this machine.\n"
+        "The organization is synthetic: made-up accounts and users, with ages and root "
+        "users written into the emulator's reports."
     )
     progress = render.ProgressLine(sys.stdout)
     with emulator.running():
         result = run_demo(args.accounts, out_dir, on_progress=progress.update)
+        assert result.store is not None
+        names = {a.id: a.name for a in result.organization.accounts.values()}
+        shown = findings.demo_findings(result.store, result.run_id, out_dir, names)
     progress.finish()
     elapsed = time.monotonic() - started
     ledger = result.ledger
@@ -231,6 +236,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Wrote {len(ledger.reports)} report CSVs, {len(ledger.failures)} failure records "
         f"and the manifest under {out_dir}/ (the bucket's own layout)."
     )
+    print(f"Wrote every finding (json, OCSF): {' '.join(str(p) for p in shown.files)}")
+    print(f"\n{shown.table}")
     return EXIT_OK if ledger.complete else EXIT_NOT_DONE
 
 

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -434,3 +434,33 @@ def cmd_findings(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     return EXIT_FAILED if outcome.problems else EXIT_OK
+
+
+# --- the demo -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoFindings:
+    table: str  # the failing results, for the demo's output
+    files: tuple[Path, ...]  # every result (PASS and FAIL), json and OCSF
+    outcome: Outcome
+
+
+def demo_findings(
+    store: ReportStore, run_id: str, out_dir: Path, names: Mapping[str, str]
+) -> DemoFindings:
+    """Evaluate the demo's run as ``findings --run`` does, write every result
+    under ``out_dir/findings/`` (json and OCSF, beside the bucket's folders)
+    and return the table of the failing ones."""
+    plan = plan_run(store, run_id, None)
+    plan = replace(plan, names={**plan.names, **names})
+    outcome = Outcome()
+    results = list(evaluate_plan(plan, Selection(failed_only=False), outcome))
+    folder = out_dir / layout.run_prefix("", "findings", run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = (folder / "findings.json", folder / "findings.ocsf.jsonl")
+    for path, fmt in zip(files, ("json", "ocsf"), strict=True):
+        with path.open("w", encoding="utf-8") as stream:
+            WRITERS[fmt](results, plan.as_of, stream)
+    failing = [f for f in results if f.failed]
+    return DemoFindings(findings_table(failing, plan, outcome), files, outcome)
