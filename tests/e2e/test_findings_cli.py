@@ -16,10 +16,11 @@ from credreports.local.demo import demo_users, export, provision
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.realistic import realistic_reports
 from credreports.local.seed import seed_organization
-from tests.e2e.conftest import STACK_NAME, Result, target_options
+from tests.support.deployed import Result
 from tests.support.ledger import assert_every_account_accounted_for
 
 RunCli = Callable[..., Result]
+STACK_NAME = "findings"
 
 
 def _records(result: Result) -> list[dict[str, object]]:
@@ -47,7 +48,7 @@ def test_findings_of_a_run_equal_those_of_its_reports_exported_to_disk(
     export(store, read_ledger(store, run_id), tmp_path)
 
     # When findings are read from the run in the bucket (named, and as the latest run)
-    target = target_options(resources)
+    target = ["--stack", STACK_NAME]
     from_run = run_cli("findings", "--run", run_id, "--format", "json", "--status", "all", *target)
     latest = run_cli("findings", "--format", "json", "--status", "all", *target)
     records = _records(from_run)
@@ -85,7 +86,7 @@ def test_findings_of_a_run_equal_those_of_its_reports_exported_to_disk(
 
 def test_findings_of_a_run_that_does_not_exist_exit_1(run_cli: RunCli) -> None:
     organization = seed_organization(1)
-    resources = provision(organization, {}, stack_name=STACK_NAME)
-    result = run_cli("findings", "--run", "20200101T000000Z", *target_options(resources))
+    provision(organization, {}, stack_name=STACK_NAME)
+    result = run_cli("findings", "--run", "20200101T000000Z", "--stack", STACK_NAME)
     assert result.code == 1
     assert "20200101T000000Z" in result.err

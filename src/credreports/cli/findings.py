@@ -45,7 +45,7 @@ from credreports.findings.sources import (
     run_reports,
 )
 from credreports.ledger import latest_run_id
-from credreports.messages import validate_run_id
+from credreports.models.ids import validate_run_id
 
 EXIT_OK = 0
 EXIT_FAILED = 1

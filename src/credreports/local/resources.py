@@ -13,6 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from credreports import aws
+from credreports.settings import FUNCTION_SETTINGS, variables
+
+# Powertools' own settings, as the template sets them.
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "credreports",
+    "POWERTOOLS_METRICS_NAMESPACE": "credreports",
+}
+# Read by Powertools, not by the settings models: accepted as overrides.
+POWERTOOLS_VARIABLES = {"LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_DISABLED"}
+
+
+def _all_variables() -> set[str]:
+    return {name for model in FUNCTION_SETTINGS.values() for name in variables(model)}
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,13 @@ class Resources:
     prefix: str = ""
 
     def environment(self, **overrides: str) -> dict[str, str]:
-        """The functions' environment variables for these resources."""
+        """The functions' environment for these resources: where each
+        resource is, no retry delay (a local run should not wait), and the
+        settings' own defaults for everything else. ``overrides`` must name
+        variables that some function reads."""
+        unknown = set(overrides) - POWERTOOLS_VARIABLES - set(LOCAL_ENVIRONMENT) - _all_variables()
+        if unknown:
+            raise ValueError(f"no function reads {', '.join(sorted(unknown))}")
         values = {
             "WORK_QUEUE_URL": self.work_queue_url,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
@@ -32,13 +51,8 @@ class Resources:
             "REPORT_PREFIX": self.prefix,
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "MEMBER_ROLE_NAME": "credreports-member",
-            "MAX_ATTEMPTS": "45",
             "RETRY_DELAY_SECONDS": "0",
-            "INCLUDE_OU_IDS": "",
-            "EXCLUDE_OU_IDS": "",
-            "EXCLUDE_ACCOUNT_IDS": "",
-            "POWERTOOLS_SERVICE_NAME": "credreports",
-            "POWERTOOLS_METRICS_NAMESPACE": "credreports",
+            **LOCAL_ENVIRONMENT,
         }
         values.update(overrides)
         return values
