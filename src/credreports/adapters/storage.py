@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +19,14 @@ def _translate(exc: Exception) -> Exception:
     if is_denied(exc):
         return StorageDenied(describe(exc))
     return RetryableError(describe(exc))
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A key as a listing gives it: no metadata, but its LastModified."""
+
+    key: str
+    last_modified: datetime
 
 
 class ReportStore:
@@ -93,11 +103,24 @@ class ReportStore:
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""
+        for stored in self.objects(prefix):
+            yield stored.key
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with its LastModified (all pages)."""
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield StoredObject(item["Key"], item["LastModified"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
+
+    def metadata(self, key: str) -> dict[str, str]:
+        """The user metadata of the object at ``key`` (a HEAD: no body read)."""
+        try:
+            answer = self._client.head_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        return dict(answer.get("Metadata", {}))
