@@ -24,6 +24,15 @@ from credreports.models.validation import field_problems
 # which a scheduled run does not need (README, Performance: Inline wait).
 INLINE_WAIT_DEFAULT = 0
 
+# SUMMARY_CHECK_SECONDS unless set: how long a run check waits on the control
+# queue before the summarizer looks at the run (and between its looks).
+SUMMARY_CHECK_DEFAULT = 300
+# SUMMARY_DEADLINE_MARGIN_SECONDS unless set: added to MAX_ATTEMPTS x
+# RETRY_DELAY_SECONDS (the longest an account can legitimately take) for
+# queueing, throttled batches and the dead-letter handler's batching window.
+SUMMARY_DEADLINE_MARGIN_DEFAULT = 900
+_QUEUE_URL = r"^https?://"
+
 _OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
 
 
@@ -69,7 +78,17 @@ class _Settings(BaseModel):
     )
 
 
-class ProducerSettings(_Settings):
+class _SendsChecks(_Settings):
+    """The functions that put run checks on the control queue."""
+
+    control_queue_url: str = Field(alias="CONTROL_QUEUE_URL", pattern=_QUEUE_URL)
+    # SQS caps DelaySeconds at 900.
+    summary_check_seconds: int = Field(
+        default=SUMMARY_CHECK_DEFAULT, alias="SUMMARY_CHECK_SECONDS", ge=0, le=900
+    )
+
+
+class ProducerSettings(_SendsChecks):
     work_queue_url: str = Field(alias="WORK_QUEUE_URL", pattern=r"^https?://")
     include_ou_ids: OuIds = Field(default=(), alias="INCLUDE_OU_IDS")
     exclude_ou_ids: OuIds = Field(default=(), alias="EXCLUDE_OU_IDS")
@@ -95,6 +114,33 @@ class DlqHandlerSettings(_Settings):
         alias="NOTIFICATION_TOPIC_ARN",
         pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
     )
+
+
+class SummarizerSettings(_SendsChecks):
+    notification_topic_arn: str = Field(
+        alias="NOTIFICATION_TOPIC_ARN",
+        pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
+    )
+    event_bus_name: str = Field(
+        default="default", alias="EVENT_BUS_NAME", pattern=r"^[A-Za-z0-9._/:-]{1,1600}$"
+    )
+    # The worker's, to know how long an account can legitimately take.
+    max_attempts: int = Field(default=45, alias="MAX_ATTEMPTS", ge=1, le=1000)
+    retry_delay_seconds: int = Field(default=60, alias="RETRY_DELAY_SECONDS", ge=0, le=900)
+    deadline_margin_seconds: int = Field(
+        default=SUMMARY_DEADLINE_MARGIN_DEFAULT,
+        alias="SUMMARY_DEADLINE_MARGIN_SECONDS",
+        ge=0,
+        le=86_400,
+    )
+    unused_days: int = Field(default=45, alias="UNUSED_DAYS", ge=0, le=3650)
+    rotation_days: int = Field(default=90, alias="ROTATION_DAYS", ge=0, le=3650)
+    root_use_days: int = Field(default=1, alias="ROOT_USE_DAYS", ge=0, le=3650)
+
+    @property
+    def deadline_seconds(self) -> int:
+        """How long after a run starts (or is reopened) it may stay unsettled."""
+        return self.max_attempts * self.retry_delay_seconds + self.deadline_margin_seconds
 
 
 S = TypeVar("S", bound=_Settings)
@@ -126,7 +172,10 @@ def load(model: type[S], environ: Mapping[str, str]) -> S:
 
 
 FUNCTION_SETTINGS.update(
-    producer=ProducerSettings, worker=WorkerSettings, dlq_handler=DlqHandlerSettings
+    producer=ProducerSettings,
+    worker=WorkerSettings,
+    dlq_handler=DlqHandlerSettings,
+    summarizer=SummarizerSettings,
 )
 
 
@@ -145,8 +194,14 @@ def dlq_handler_settings() -> DlqHandlerSettings:
     return load(DlqHandlerSettings, os.environ)
 
 
+@lru_cache(maxsize=1)
+def summarizer_settings() -> SummarizerSettings:
+    return load(SummarizerSettings, os.environ)
+
+
 def clear_cache() -> None:
     """Forget cached settings (tests, and the local loop when it changes them)."""
     producer_settings.cache_clear()
     worker_settings.cache_clear()
     dlq_handler_settings.cache_clear()
+    summarizer_settings.cache_clear()

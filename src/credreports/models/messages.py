@@ -77,7 +77,8 @@ class InvalidMessageError(ValueError):
     """A queue body that is not a valid message; ``str()`` names every problem."""
 
 
-def _describe(error: ValidationError) -> str:
+def describe_problems(error: ValidationError) -> str:
+    """Every problem of a body that failed validation, each naming its field."""
     problems = []
     for problem in field_problems(error):
         where = problem.field or "body"
@@ -92,7 +93,9 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _load_object(body: str) -> dict[str, Any]:
+def load_object(body: str) -> dict[str, Any]:
+    """The JSON object of a queue body, or InvalidMessageError (too big, not JSON,
+    not an object, no version)."""
     if len(body.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
         raise InvalidMessageError(
             f"body is {len(body)} characters, over the {MAX_BODY_BYTES} limit"
@@ -110,22 +113,22 @@ def _load_object(body: str) -> dict[str, Any]:
 
 def parse_work_message(body: str) -> WorkMessage:
     """Parse a work queue body, or raise InvalidMessageError naming the problem."""
-    data = _load_object(body)
+    data = load_object(body)
     try:
         return WorkMessage.model_validate(data)
     except ValidationError as exc:
-        raise InvalidMessageError(_describe(exc)) from None
+        raise InvalidMessageError(describe_problems(exc)) from None
 
 
 def parse_dead_letter(body: str) -> WorkMessage:
     """Parse a dead-letter body: a DeadLetterMessage if the worker sent it, a
     WorkMessage if SQS redrove it after crashes. Raises InvalidMessageError."""
-    data = _load_object(body)
+    data = load_object(body)
     model: type[WorkMessage] = DeadLetterMessage if "failure" in data else WorkMessage
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidMessageError(_describe(exc)) from None
+        raise InvalidMessageError(describe_problems(exc)) from None
 
 
 def salvage_ids(body: str) -> tuple[str | None, str | None]:
