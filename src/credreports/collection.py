@@ -153,7 +153,7 @@ class Collector:
         attempts = message.attempt
         try:
             attempts += 1
-            state = self.reports.generate(message.account_id)
+            state = self.reports.generate(message.account_id, message.run_id)
             deadline = time.monotonic() + self.inline_wait_seconds
             # attempt = polls made: MAX_ATTEMPTS bounds the inline polls too.
             while state != "COMPLETE" and attempts < self.max_attempts:
@@ -162,10 +162,10 @@ class Collector:
                     break
                 self.sleep(min(self.inline_poll_seconds, left))
                 attempts += 1
-                state = self.reports.generate(message.account_id)
+                state = self.reports.generate(message.account_id, message.run_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
-            report = self.reports.fetch(message.account_id)
+            report = self.reports.fetch(message.account_id, message.run_id)
             key = self.store.put_report(
                 message.run_id,
                 message.account_id,
