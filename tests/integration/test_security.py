@@ -20,8 +20,8 @@ from credreports.adapters.storage import ReportStore
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
-from credreports.messages import Reason, Trigger, WorkMessage
-from tests.integration.test_pipeline import scheduled_event
+from credreports.models.codes import Reason
+from tests.support.builders import scheduled_event, work_body
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
@@ -58,13 +58,7 @@ def test_a_duplicate_delivery_after_the_report_is_stored_leaves_one_version(
     (stored,) = versions(stack.bucket, key)
 
     # When SQS delivers that account's message once more (at-least-once)
-    duplicate = WorkMessage(
-        account_id=account_id,
-        run_id=RUN_ID,
-        attempt=0,
-        trigger=Trigger.SCHEDULE,
-        enqueued_at=datetime(2026, 11, 23, 2, 0, 1, tzinfo=UTC),
-    ).to_body()
+    duplicate = work_body(account_id, trigger="schedule")
     boto3.client("sqs").send_message(QueueUrl=stack.work_queue_url, MessageBody=duplicate)
     stats = pipeline.drain()
 
@@ -144,13 +138,7 @@ def test_dlq_handler_finds_a_stored_report_without_reading_it(
     # When late dead letters arrive for an account with a report and one without
     sqs = boto3.client("sqs")
     for account_id in (reported, other):
-        body = WorkMessage(
-            account_id=account_id,
-            run_id=RUN_ID,
-            attempt=3,
-            trigger=Trigger.SCHEDULE,
-            enqueued_at=datetime(2026, 11, 23, 2, 0, 1, tzinfo=UTC),
-        ).to_body()
+        body = work_body(account_id, attempt=3, trigger="schedule")
         sqs.send_message(QueueUrl=stack.dead_letter_queue_url, MessageBody=body)
     pipeline.drain()
 

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws, layout
-from credreports.adapters.errors import describe, error_code, is_denied
+from credreports.adapters.aws_errors import describe, error_code, is_denied
 from credreports.errors import ConcurrentUpdateError, RetryableError, StorageDenied
 from credreports.observability import logger
 
