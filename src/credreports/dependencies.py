@@ -10,20 +10,25 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from credreports.adapters.credential_report import CredentialReports, MemberSessions
+from credreports.adapters.events import EventBus
 from credreports.adapters.notifications import Notifier
 from credreports.adapters.organization import Organization
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
+from credreports.findings.catalogue import Thresholds
 from credreports.logic.dlq_handler import FailureRecorder
+from credreports.logic.summarizer.check import Summarizer, SummarizerConfig
 from credreports.logic.worker.batch import WorkerBatch
 from credreports.logic.worker.policy import AccountCollector, RetryPolicy
 from credreports.settings import (
     DlqHandlerSettings,
     ProducerSettings,
+    SummarizerSettings,
     WorkerSettings,
     clear_cache,
     dlq_handler_settings,
     producer_settings,
+    summarizer_settings,
     worker_settings,
 )
 
@@ -33,6 +38,7 @@ class ProducerDependencies:
     settings: ProducerSettings
     organization: Organization
     queue: Queue
+    checks: Queue
     store: ReportStore
 
 
@@ -42,6 +48,7 @@ def _producer(settings: ProducerSettings) -> ProducerDependencies:
         settings=settings,
         organization=Organization(),
         queue=Queue(settings.work_queue_url),
+        checks=Queue(settings.control_queue_url),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
     )
 
@@ -84,9 +91,33 @@ def failure_recorder() -> FailureRecorder:
     return _failure_recorder(dlq_handler_settings())
 
 
+@lru_cache(maxsize=1)
+def _summarizer(settings: SummarizerSettings) -> Summarizer:
+    return Summarizer(
+        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        checks=Queue(settings.control_queue_url),
+        notifier=Notifier(settings.notification_topic_arn),
+        events=EventBus(settings.event_bus_name),
+        config=SummarizerConfig(
+            budget_seconds=settings.deadline_seconds,
+            check_seconds=settings.summary_check_seconds,
+            thresholds=Thresholds(
+                unused_days=settings.unused_days,
+                rotation_days=settings.rotation_days,
+                root_use_days=settings.root_use_days,
+            ),
+        ),
+    )
+
+
+def summarizer() -> Summarizer:
+    return _summarizer(summarizer_settings())
+
+
 def reset() -> None:
     """Forget settings, clients and cached sessions, as a cold start would."""
     clear_cache()
     _producer.cache_clear()
     _worker.cache_clear()
     _failure_recorder.cache_clear()
+    _summarizer.cache_clear()

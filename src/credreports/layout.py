@@ -59,3 +59,23 @@ def account_from_key(key: str) -> str | None:
         if part.startswith("account="):
             return part.removeprefix("account=")
     return None
+
+
+def summary_key(prefix: str, run_id: str) -> str:
+    """How the run ended and what it found (the summarizer writes it)."""
+    return f"{_partition(prefix, 'runs', run_id)}summary.json"
+
+
+def summary_report_key(prefix: str, run_id: str) -> str:
+    """The run's summary as one self-contained HTML page."""
+    return f"{_partition(prefix, 'runs', run_id)}report.html"
+
+
+def findings_key(prefix: str, run_id: str) -> str:
+    """Every result of every check over the run's reports, OCSF, gzipped."""
+    return f"{_partition(prefix, 'findings', run_id)}findings.ocsf.jsonl.gz"
+
+
+def outcome_key(prefix: str, run_id: str, outcome_id: str) -> str:
+    """The claim on announcing one outcome of a run (created once)."""
+    return f"{_partition(prefix, 'runs', run_id)}outcomes/{outcome_id}.json"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from credreports.adapters.credential_report import CredentialReport
@@ -47,3 +47,17 @@ class MessageSender(Protocol):
 
     def deliver(self, messages: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
         """Send what can be sent; return the rest with why."""
+
+
+class Publisher(Protocol):
+    """An SNS topic (adapters.notifications.Notifier)."""
+
+    def publish(
+        self, subject: str, message: str, attributes: dict[str, list[str] | str]
+    ) -> str: ...
+
+
+class EventPublisher(Protocol):
+    """An EventBridge bus (adapters.events.EventBus)."""
+
+    def put_event(self, source: str, detail_type: str, detail: dict[str, Any]) -> str: ...

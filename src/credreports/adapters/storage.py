@@ -67,7 +67,7 @@ class ReportStore:
     def _put(
         self,
         key: str,
-        body: bytes,
+        body: bytes | IO[bytes],
         content_type: str,
         metadata: dict[str, str],
         **condition: str,
@@ -134,7 +134,7 @@ class ReportStore:
         again and redo the change."""
         return self.replace_object(key, _json_body(document), "application/json", etag)
 
-    def create_object(self, key: str, body: bytes, content_type: str) -> str:
+    def create_object(self, key: str, body: bytes | IO[bytes], content_type: str) -> str:
         """Write ``body`` at ``key`` only if nothing is there yet (``If-None-Match``);
         returns the new ETag. Raises ConcurrentUpdateError if the key is taken."""
         try:
@@ -142,7 +142,9 @@ class ReportStore:
         except ClientError as exc:
             raise ConcurrentUpdateError(f"s3://{self.bucket}/{key} exists already") from exc
 
-    def replace_object(self, key: str, body: bytes, content_type: str, etag: str) -> str:
+    def replace_object(
+        self, key: str, body: bytes | IO[bytes], content_type: str, etag: str
+    ) -> str:
         """Write ``body`` at ``key`` only if the stored object still has ``etag``
         (``If-Match``); returns the new ETag. Raises ConcurrentUpdateError otherwise."""
         try:

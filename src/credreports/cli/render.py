@@ -10,6 +10,7 @@ from credreports.adapters.queue import QueueDepths
 from credreports.ledger import RunLedger
 from credreports.local.demo import Progress
 from credreports.models.ids import format_timestamp
+from credreports.text import printable as printable  # the commands print values with it
 
 BAR_WIDTH = 28
 # Without a terminal (CI logs, pipes), a line per change at most this often.
@@ -109,15 +110,6 @@ def depth_rows(work: QueueDepths | None, dead: QueueDepths | None) -> list[tuple
     if dead is not None:
         rows.append(("dead-letter queue", f"visible {dead.visible}, in flight {dead.in_flight}"))
     return rows
-
-
-def printable(value: str) -> str:
-    """``value`` with every control or otherwise invisible character escaped
-    (``\\x1b`` for ESC): values from reports and manifests reach a terminal
-    as text, never as escape sequences."""
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:

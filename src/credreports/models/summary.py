@@ -33,7 +33,7 @@ class Counts(Document):
     reports: int = Field(ge=0)
     failures: int = Field(ge=0)
     outstanding: int = Field(ge=0)
-    failures_by_reason: dict[str, int] = {}
+    failures_by_reason: dict[str, int] = Field(default_factory=dict)
 
 
 class AccountRef(Document):
@@ -122,11 +122,13 @@ class RunSummary(Document):
     counts: Counts
     failures: tuple[FailedAccount, ...] = ()
     outstanding: tuple[AccountRef, ...] = ()
-    findings: dict[str, CheckResult] = {}
-    failing: dict[str, tuple[FailingResult, ...]] = {}  # check id -> first LISTED_PER_CHECK
+    findings: dict[str, CheckResult] = Field(default_factory=dict)
+    # check id -> its first LISTED_PER_CHECK failing results
+    failing: dict[str, tuple[FailingResult, ...]] = Field(default_factory=dict)
     accounts_ranked: tuple[AccountFindings, ...] = ()  # first LISTED_ACCOUNTS
     accounts_with_findings: int = 0
-    names: dict[str, str] = {}  # account id -> name, for the accounts listed above
+    # account id -> name, for the accounts this summary lists
+    names: dict[str, str] = Field(default_factory=dict)
     unreadable: tuple[Unreadable, ...] = ()
     previous_run_id: RunId | None = None
     new_count: int = 0
