@@ -58,3 +58,8 @@ class OrganizationListingError(RuntimeError):
 
 class DeliveryError(RuntimeError):
     """SQS, S3 or SNS refused a write that the pipeline's bookkeeping depends on."""
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """A conditional write lost: the object changed (or appeared) since it was
+    read. Read it again and redo the change; never overwrite blindly."""

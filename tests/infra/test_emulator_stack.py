@@ -1,9 +1,10 @@
 """Issue 4, item 4: template.yaml, transformed by SAM and created in the emulator's
 CloudFormation, wires queues, functions, topic and bucket as DESIGN.md says.
 
-Two stacks share one emulator: one with the defaults (SSE-S3, no prefix) and one
-with every tunable parameter changed and a new KMS key, so that a parameter
-that is not wired through (or wired to the wrong place) shows up as a default.
+Two stacks share one emulator: one with the defaults (a new KMS key, no prefix)
+and one with every tunable parameter changed (SSE-S3, the member role deployed
+by the operator), so that a parameter that is not wired through (or wired to
+the wrong place) shows up as a default.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ CLI_OUTPUTS = {
 
 CUSTOM = {
     "ReportPrefix": "credreports/",
-    "ReportEncryption": "NewKmsKey",
+    "ReportEncryption": "S3Managed",
     "MemberRoleName": "custom-member",
+    "MemberRoleStackSet": "Disabled",
     "IncludeOuIds": "ou-ab12-cdefgh34",
     "ExcludeOuIds": "ou-ab12-zyxwvu98",
     "ExcludeAccountIds": "111122223333,444455556666",
@@ -196,7 +198,9 @@ def test_settings_carry_the_parameters(deployed: Deployed) -> None:
         worker["WORK_QUEUE_URL"] == producer["WORK_QUEUE_URL"] == deployed.outputs["WorkQueueUrl"]
     )
     assert worker["DEAD_LETTER_QUEUE_URL"] == deployed.outputs["DeadLetterQueueUrl"]
-    assert worker["MEMBER_ROLE_NAME"] == given("MemberRoleName", "credreports-member")
+    # Named after the stack unless given: two stacks never share a member role.
+    assert worker["MEMBER_ROLE_NAME"] == given("MemberRoleName", f"{deployed.name}-member")
+    assert deployed.outputs["MemberRoleName"] == worker["MEMBER_ROLE_NAME"]
     assert str(worker["MAX_ATTEMPTS"]) == given("MaxAttempts", "45")
     assert str(worker["RETRY_DELAY_SECONDS"]) == given("RetryDelaySeconds", "60")
     assert str(worker["INLINE_WAIT_SECONDS"]) == given("InlineWaitSeconds", "0")
@@ -206,15 +210,17 @@ def test_settings_carry_the_parameters(deployed: Deployed) -> None:
     assert dlq_handler["NOTIFICATION_TOPIC_ARN"] == deployed.outputs["NotificationTopicArn"]
 
 
-def test_topic_exists_and_is_encrypted_with_a_new_key(deployed: Deployed) -> None:
+def test_topic_is_encrypted_with_its_own_key_whatever_the_report_encryption(
+    deployed: Deployed,
+) -> None:
     attributes = boto3.client("sns").get_topic_attributes(
         TopicArn=deployed.outputs["NotificationTopicArn"]
     )["Attributes"]
+    key_arn = deployed.outputs["NotificationKeyArn"]
 
-    if deployed.parameters.get("ReportEncryption") == "NewKmsKey":
-        assert attributes["KmsMasterKeyId"] == deployed.outputs["ReportKeyArn"]
-    else:
-        assert not attributes.get("KmsMasterKeyId")
+    assert attributes["KmsMasterKeyId"] == key_arn
+    assert key_arn != deployed.outputs.get("ReportKeyArn")
+    assert boto3.client("kms").get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]
 
 
 def test_bucket_is_encrypted_as_chosen(deployed: Deployed) -> None:
@@ -223,7 +229,9 @@ def test_bucket_is_encrypted_as_chosen(deployed: Deployed) -> None:
 
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     default = rule["ApplyServerSideEncryptionByDefault"]
-    if deployed.parameters.get("ReportEncryption") == "NewKmsKey":
+    # NewKmsKey is the default; BucketKeyEnabled is checked in the template
+    # (moto does not model it).
+    if deployed.parameters.get("ReportEncryption", "NewKmsKey") == "NewKmsKey":
         key_arn = deployed.outputs["ReportKeyArn"]
         assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
         assert boto3.client("kms").get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]
@@ -244,7 +252,18 @@ def test_bucket_settings_moto_does_not_model_are_in_the_template() -> None:
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     (lifecycle,) = bucket["LifecycleConfiguration"]["Rules"]
-    assert lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    # Old versions are evidence: kept as long as the current ones.
+    assert lifecycle["NoncurrentVersionExpiration"] == {
+        "Fn::If": [
+            "ExpireReports",
+            {"NoncurrentDays": {"Ref": "ReportRetentionDays"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert lifecycle["ExpirationInDays"]["Fn::If"][:2] == [
+        "ExpireReports",
+        {"Ref": "ReportRetentionDays"},
+    ]
 
 
 def test_worker_may_send_to_the_queues_it_was_given(deployed: Deployed) -> None:
@@ -263,11 +282,19 @@ def test_worker_may_send_to_the_queues_it_was_given(deployed: Deployed) -> None:
     )
 
 
-def test_management_account_gets_the_member_role(deployed: Deployed) -> None:
-    name = deployed.parameters.get("MemberRoleName", "credreports-member")
+def test_management_account_gets_the_member_role_only_with_the_stack_set(
+    deployed: Deployed,
+) -> None:
+    name = deployed.outputs["MemberRoleName"]
     worker_role_arn = deployed.function("WorkerFunctionName")["Role"]
+    iam = boto3.client("iam")
 
-    role = boto3.client("iam").get_role(RoleName=name)["Role"]
+    if deployed.parameters.get("MemberRoleStackSet", "Enabled") == "Disabled":
+        # The operator deploys the role everywhere, this account included.
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_role(RoleName=name)
+        return
+    role = iam.get_role(RoleName=name)["Role"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
 
     assert role["MaxSessionDuration"] == 3600

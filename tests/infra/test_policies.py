@@ -5,7 +5,9 @@ The calls come from the source (tests/infra/code_calls.py: adapters' boto3
 calls, followed from each handler). Besides them a role holds only what the
 Lambda service itself needs: writing its log group, X-Ray segments, reading
 and deleting on the queue its event source mapping polls, and the KMS use that
-writing to an encrypted bucket or topic implies.
+writing to an encrypted bucket or topic implies, on that key and through that
+service only (issue 10: ``kms:ViaService``; Decrypt only where a function
+reads). No function that does not read reports may read them (issue 10, item 2).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
+from credreports import layout
 from tests.infra.code_calls import Project, Usage
 from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template
 
@@ -36,6 +40,28 @@ EVENT_SOURCE_ACTIONS = frozenset(
 # those calls are the member role's business, not the worker role's.
 MEMBER_ACCOUNT_SERVICES = frozenset({"iam"})
 NO_VALUE = {"Ref": "AWS::NoValue"}
+# Functions whose code reads reports, findings or run summaries, and so may
+# hold s3:GetObject on them. None today: the worker writes reports and never
+# reads them back; existence checks list keys (ListObjectsV2).
+READS_REPORTS: frozenset[str] = frozenset()
+# Keys only the listed readers may read (DESIGN.md's layout, without the prefix).
+_RUN = "20261123T020000Z"
+_RUN_FOLDER = f"date=2026-11-23/run={_RUN}"
+PROTECTED_KEYS = (
+    layout.report_key("", _RUN, "111122223333"),
+    layout.failure_key("", _RUN, "111122223333"),
+    layout.replayed_failure_key("", _RUN, "111122223333", "20261124T080000Z"),
+    f"findings/{_RUN_FOLDER}/findings.ocsf.jsonl.gz",
+    f"runs/{_RUN_FOLDER}/summary.json",
+    f"runs/{_RUN_FOLDER}/report.html",
+)
+MEMBER_ROLE_NAME = {
+    "Fn::If": [
+        "HasMemberRoleName",
+        {"Ref": "MemberRoleName"},
+        {"Fn::Sub": "${AWS::StackName}-member"},
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -113,18 +139,53 @@ def usages(project: Project) -> dict[str, Usage]:
     return {name: project.usage(function.handler) for name, function in FUNCTIONS.items()}
 
 
-def _implied_kms(usage: Usage) -> set[str]:
+# The key each service encrypts with, and the kms:ViaService it calls KMS through.
+KEYS = {
+    "s3": (
+        {"Fn::If": ["UseExistingKey", {"Ref": "KmsKeyArn"}, {"Fn::GetAtt": ["ReportKey", "Arn"]}]},
+        {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"},
+    ),
+    "sns": (
+        {"Fn::GetAtt": ["NotificationKey", "Arn"]},
+        {"Fn::Sub": "sns.${AWS::Region}.${AWS::URLSuffix}"},
+    ),
+}
+
+
+def _implied_kms_uses(usage: Usage) -> set[tuple[str, str]]:
+    """(KMS action, service it goes through) that the function's calls imply."""
     operations = usage.operations
-    implied: set[str] = set()
+    implied: set[tuple[str, str]] = set()
     # Writing an object under SSE-KMS needs a data key; reading one, Decrypt;
     # publishing to an encrypted topic needs both.
     if ("s3", "PutObject") in operations:
-        implied.add("kms:GenerateDataKey")
+        implied.add(("kms:GenerateDataKey", "s3"))
     if ("s3", "GetObject") in operations:
-        implied.add("kms:Decrypt")
+        implied.add(("kms:Decrypt", "s3"))
     if ("sns", "Publish") in operations:
-        implied.update({"kms:GenerateDataKey", "kms:Decrypt"})
+        implied.update({("kms:GenerateDataKey", "sns"), ("kms:Decrypt", "sns")})
     return implied
+
+
+def _implied_kms(usage: Usage) -> set[str]:
+    return {action for action, _ in _implied_kms_uses(usage)}
+
+
+def _granted_kms_uses(function: Function) -> set[tuple[str, str]]:
+    """(KMS action, service) of every KMS statement; each must name the key
+    of that service and be limited to it by kms:ViaService."""
+    granted: set[tuple[str, str]] = set()
+    for statement in function.statements:
+        actions = _actions((statement,))
+        if not any(action.startswith("kms:") for action in actions):
+            continue
+        via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        services = [name for name, (_, through) in KEYS.items() if through == via]
+        assert services, f"{function.role}: KMS use not limited by kms:ViaService: {statement}"
+        (service,) = services
+        assert statement["Resource"] == KEYS[service][0], f"{function.role}: wrong key"
+        granted.update((action, service) for action in actions)
+    return granted
 
 
 def test_the_template_has_the_three_functions() -> None:
@@ -151,6 +212,48 @@ def test_role_grants_exactly_what_the_function_calls(name: str, usages: dict[str
 
     assert not granted - needed, f"{function.role} grants what {name} never calls"
     assert not needed - granted, f"{name} calls what {function.role} does not grant"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_kms_use_is_what_the_calls_imply_on_their_key_through_their_service(
+    name: str, usages: dict[str, Usage]
+) -> None:
+    # Decrypt only where the function reads (S3 GetObject) or publishes to
+    # the encrypted topic; each use limited to the service that makes it.
+    assert _granted_kms_uses(FUNCTIONS[name]) == _implied_kms_uses(usages[name])
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_function_that_does_not_read_reports_may_read_them(
+    name: str, usages: dict[str, Usage]
+) -> None:
+    function = FUNCTIONS[name]
+    readable = [
+        resource
+        for statement in function.statements
+        if "s3:GetObject" in _actions((statement,))
+        for resource in _resource_patterns(statement["Resource"])
+    ]
+    reads = {key for pattern in readable for key in PROTECTED_KEYS if fnmatchcase(key, pattern)}
+    if name in READS_REPORTS:
+        assert ("s3", "GetObject") in usages[name].operations
+    else:
+        assert reads == set(), f"{function.role} may read {sorted(reads)}"
+    # Asking whether an object exists needs no read: ListBucket, on the
+    # prefix the function asks about only.
+    for statement in function.statements:
+        if "s3:ListBucket" in _actions((statement,)):
+            prefix = statement["Condition"]["StringLike"]["s3:prefix"]
+            assert prefix["Fn::Sub"].startswith("${ReportPrefix}"), statement
+            assert prefix["Fn::Sub"].endswith("/*"), statement
+
+
+def test_no_function_calls_head_object() -> None:
+    # HeadObject is authorised as s3:GetObject: a role allowed to ask whether
+    # a report exists could read it too.
+    project = Project(SRC)
+    for function in FUNCTIONS.values():
+        assert ("s3", "HeadObject") not in project.usage(function.handler).operations
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -189,7 +292,7 @@ def test_stack_set_deploys_the_same_member_role_as_the_management_account_gets()
     assert stack_set["Policies"] == in_stack["Policies"]
     assert stack_set["MaxSessionDuration"] == in_stack["MaxSessionDuration"] == 3600
     assert parameters == {
-        "MemberRoleName": {"Ref": "MemberRoleName"},
+        "MemberRoleName": MEMBER_ROLE_NAME,
         "ManagementAccountId": {"Ref": "AWS::AccountId"},
         "WorkerRoleArn": {"Fn::GetAtt": ["WorkerRole", "Arn"]},
         "OrganizationId": {"Ref": "OrganizationId"},
@@ -219,35 +322,105 @@ def test_worker_may_assume_only_the_member_role_for_an_hour_at_most() -> None:
     worker = FUNCTIONS["WorkerFunction"]
     (assume,) = [s for s in worker.statements if s["Action"] == "sts:AssumeRole"]
 
-    assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    assert assume["Resource"] == {
+        "Fn::Sub": ["arn:${AWS::Partition}:iam::*:role/${Name}", {"Name": MEMBER_ROLE_NAME}]
+    }
     assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
     # Role chaining caps sessions at one hour: asking for more fails the call.
     durations = _assume_role_durations(SRC / "credreports" / "adapters")
     assert durations and max(durations) <= 3600
 
 
+SUFFIXES = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole": "dlq-handler"}
+
+
 def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> None:
-    statements = load_template(BUCKET_TEMPLATE)["Resources"]["ReportBucketPolicy"]["Properties"][
-        "PolicyDocument"
-    ]["Statement"]
-    suffixes = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole": "dlq-handler"}
+    statements = list(
+        _expand(
+            load_template(BUCKET_TEMPLATE)["Resources"]["ReportBucketPolicy"]["Properties"][
+                "PolicyDocument"
+            ]["Statement"]
+        )
+    )
 
     for function in FUNCTIONS.values():
-        suffix = f"role/${{ManagementStackName}}-{suffixes[function.role]}"
-        in_bucket = {
-            action
+        suffix = f"role/${{ManagementStackName}}-{SUFFIXES[function.role]}"
+        granted = [
+            statement
             for statement in statements
             if statement["Effect"] == "Allow"
             and any(arn.endswith(suffix) for arn in _principal_arns(statement))
-            for action in _actions((statement,))
-        }
-        in_stack = {a for a in _actions(function.statements) if a.startswith("s3:")}
-        assert in_bucket == in_stack, function.role
+        ]
+        in_stack = [
+            statement
+            for statement in function.statements
+            if any(a.startswith("s3:") for a in _actions((statement,)))
+        ]
+        assert _s3_grants(granted) == _s3_grants(in_stack), function.role
+
+
+def test_logging_account_key_lets_the_roles_encrypt_and_never_decrypt() -> None:
+    key = load_template(BUCKET_TEMPLATE)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
+    for statement in _expand(key["Statement"]):
+        roles = _principal_arns(statement)
+        if roles:
+            assert _actions((statement,)) == {"kms:GenerateDataKey"}
+            assert {arn.rpartition("-")[0] for arn in roles} >= {
+                "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}"
+            }
+            assert statement["Condition"]["StringEquals"] == {
+                "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}
+            }
+    in_stack = {
+        action
+        for function in FUNCTIONS.values()
+        for action, service in _granted_kms_uses(function)
+        if service == "s3"
+    }
+    assert in_stack == {"kms:GenerateDataKey"}
 
 
 def _principal_arns(statement: dict[str, Any]) -> list[str]:
-    arns = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    """The role ARNs an account-wide Principal is narrowed to (ArnEquals)."""
+    arns = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn", [])
     return [arn["Fn::Sub"] for arn in (arns if isinstance(arns, list) else [arns])]
+
+
+def _s3_grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(action, key pattern after the bucket, s3:prefix condition) of S3 statements."""
+    grants = set()
+    for statement in statements:
+        prefix = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        condition = "" if prefix is None else prefix["Fn::Sub"]
+        for action in _actions((statement,)):
+            for pattern in _resource_patterns(statement["Resource"]):
+                grants.add((action, pattern, condition))
+    return grants
+
+
+def _resource_patterns(resource: Any) -> list[str]:
+    """Object key patterns (after the bucket and ReportPrefix) of a Resource,
+    "" for the bucket itself, with either branch of a CreateBucket Fn::If."""
+    if isinstance(resource, list):
+        return [p for item in resource for p in _resource_patterns(item)]
+    if isinstance(resource, dict) and "Fn::If" in resource:
+        return sorted({p for branch in resource["Fn::If"][1:] for p in _resource_patterns(branch)})
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return [""]
+    text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+    assert isinstance(text, str)
+    if "${ReportPrefix}" not in text:
+        return [""] if text.endswith(("}", "Arn")) and "/" not in text else [text]
+    return [text.split("${ReportPrefix}", 1)[1]]
+
+
+def _expand(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """Statements with every Fn::If branch (a policy holds the union)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            yield from _expand(item["Fn::If"][1:])
+        elif item != NO_VALUE:
+            yield item
 
 
 # ----------------------------------------------------------------- helpers

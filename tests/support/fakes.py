@@ -114,7 +114,7 @@ class ScriptedReports:
     polls: dict[str, int] = field(default_factory=dict)
     fetch_error: CollectionError | None = None
 
-    def generate(self, account_id: str) -> str:
+    def generate(self, account_id: str, run_id: str = "") -> str:
         count = self.polls.get(account_id, 0)
         self.polls[account_id] = count + 1
         steps = self.script[account_id]
@@ -123,7 +123,7 @@ class ScriptedReports:
             raise step
         return step
 
-    def fetch(self, account_id: str) -> CredentialReport:
+    def fetch(self, account_id: str, run_id: str = "") -> CredentialReport:
         if self.fetch_error is not None:
             raise self.fetch_error
         return CredentialReport(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,6 +38,17 @@ NOT_READY_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgr
 # far larger, so only the accounts in flight keep one (README, Performance).
 CACHED_SESSIONS = 5000
 CACHED_CLIENTS = 32
+# Member-account CloudTrail shows the session name: it names the run.
+SESSION_NAME_PREFIX = "credreports"
+_RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+
+
+def session_name(run_id: str = "") -> str:
+    """``credreports-<run id>``, so CloudTrail in a member account tells runs
+    apart; plain ``credreports`` when there is no (valid) run id."""
+    if _RUN_ID.fullmatch(run_id):
+        return f"{SESSION_NAME_PREFIX}-{run_id}"
+    return SESSION_NAME_PREFIX
 
 
 @dataclass(frozen=True)
@@ -57,28 +69,30 @@ class CredentialReport:
 
 
 class MemberSessions:
-    """Assumes the member role in each account; caches the session while valid."""
+    """Assumes the member role in each account, in a session named after the
+    run; caches the session while valid (per account and run)."""
 
     SERVICE = "sts"
 
     def __init__(self, role_name: str, client: Any = None) -> None:
         self._client = client or aws.client(self.SERVICE)
         self._role_name = role_name
-        self._cache: OrderedDict[str, MemberCredentials] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], MemberCredentials] = OrderedDict()
         self._lock = threading.Lock()
 
     def role_arn(self, account_id: str) -> str:
         return f"arn:{self._client.meta.partition}:iam::{account_id}:role/{self._role_name}"
 
-    def credentials(self, account_id: str) -> MemberCredentials:
+    def credentials(self, account_id: str, run_id: str = "") -> MemberCredentials:
+        cache_key = (account_id, run_id)
         with self._lock:
-            cached = self._cache.get(account_id)
+            cached = self._cache.get(cache_key)
         if cached and cached.expiration - datetime.now(UTC) > REFRESH_MARGIN:
             return cached
         try:
             answer = self._client.assume_role(
                 RoleArn=self.role_arn(account_id),
-                RoleSessionName="credreports",
+                RoleSessionName=session_name(run_id),
                 DurationSeconds=SESSION_SECONDS,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -97,15 +111,16 @@ class MemberSessions:
             expiration=issued["Expiration"],
         )
         with self._lock:
-            self._cache[account_id] = credentials
-            self._cache.move_to_end(account_id)
+            self._cache[cache_key] = credentials
+            self._cache.move_to_end(cache_key)
             while len(self._cache) > CACHED_SESSIONS:
                 self._cache.popitem(last=False)
         return credentials
 
     def forget(self, account_id: str) -> None:
         with self._lock:
-            self._cache.pop(account_id, None)
+            for cache_key in [k for k in self._cache if k[0] == account_id]:
+                del self._cache[cache_key]
 
 
 class CredentialReports:
@@ -118,8 +133,8 @@ class CredentialReports:
         self._clients: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _client_for(self, account_id: str) -> Any:
-        credentials = self._sessions.credentials(account_id)
+    def _client_for(self, account_id: str, run_id: str) -> Any:
+        credentials = self._sessions.credentials(account_id, run_id)
         with self._lock:
             cached = self._clients.get(account_id)
             if cached is not None and cached[0] == credentials.access_key_id:
@@ -150,17 +165,18 @@ class CredentialReports:
             return RetryableError(describe(exc))
         return ReportAccessDenied(describe(exc))
 
-    def generate(self, account_id: str) -> str:
-        """Ask IAM for a report; returns STARTED, INPROGRESS or COMPLETE."""
-        client = self._client_for(account_id)
+    def generate(self, account_id: str, run_id: str = "") -> str:
+        """Ask IAM for a report; returns STARTED, INPROGRESS or COMPLETE.
+        ``run_id`` names the member-account session (``credreports-<run id>``)."""
+        client = self._client_for(account_id, run_id)
         try:
             return str(client.generate_credential_report()["State"])
         except (ClientError, BotoCoreError) as exc:
             raise self._translate(account_id, exc) from exc
 
-    def fetch(self, account_id: str) -> CredentialReport:
+    def fetch(self, account_id: str, run_id: str = "") -> CredentialReport:
         """The completed report. Never returns an empty one."""
-        client = self._client_for(account_id)
+        client = self._client_for(account_id, run_id)
         try:
             answer = client.get_credential_report()
         except (ClientError, BotoCoreError) as exc:

@@ -9,13 +9,14 @@ emulator's CloudFormation, with these local adjustments:
 - every event source mapping is created disabled: an enabled mapping makes
   moto try to run the function in Docker and bumps the receive counts; the
   local event-source loop delivers the batches instead;
-- bucket-policy statements conditioned on ``aws:SecureTransport`` are left out:
-  moto ignores conditions other than StringEquals, so the TLS-only deny would
-  deny every request (the statement stays in template.yaml);
 - a KMS key's tags are left out (moto 5.2 fails on their CloudFormation shape);
 - resources that moto's CloudFormation does not implement (the StackSet, the
-  alarms, the async invoke configuration) are left out rather than warned
-  about on every run; nothing local depends on them;
+  alarms, the async invoke configuration, the bucket, queue and topic
+  policies) are left out rather than warned about on every run. The policies
+  could not be honoured anyway: moto ignores conditions other than
+  StringEquals, so the TLS-only deny and the deny of reads to all but the
+  listed readers would deny every request. They stay in template.yaml, and
+  tests/infra checks them there;
 - the functions' code is a zip of the Python sources, uploaded to a bucket of
   the emulator; nothing runs it there, since handlers are called in-process.
 
@@ -53,6 +54,9 @@ NOT_EMULATED = frozenset(
         "AWS::CloudWatch::Alarm",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::SNS::Subscription",
+        "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
     }
 )
 
@@ -147,13 +151,6 @@ def _adjust_for_emulator(template: dict[str, Any]) -> dict[str, Any]:
             properties.pop("Tags", None)
         elif kind == "AWS::Lambda::EventSourceMapping":
             properties["Enabled"] = False
-        elif kind == "AWS::S3::BucketPolicy":
-            statements = properties["PolicyDocument"].get("Statement", [])
-            kept = [s for s in statements if not _conditions_on_secure_transport(s)]
-            if kept:
-                properties["PolicyDocument"]["Statement"] = kept
-            else:
-                del resources[logical_id]
     return adjusted
 
 
@@ -195,11 +192,6 @@ def _evaluate(expression: Any, values: Mapping[str, str]) -> Any:
     if function == "Fn::Or":
         return any(arguments)
     raise LocalStackError(f"rule function {function} is not evaluated locally")
-
-
-def _conditions_on_secure_transport(statement: Mapping[str, Any]) -> bool:
-    conditions = statement.get("Condition", {})
-    return any("aws:SecureTransport" in keys for keys in conditions.values())
 
 
 def _zip_sources(code_dir: Path) -> bytes:

@@ -123,7 +123,7 @@ class AccountCollector:
         attempts = message.attempt
         try:
             attempts += 1
-            state = self.reports.generate(message.account_id)
+            state = self.reports.generate(message.account_id, message.run_id)
             deadline = self.clock() + policy.inline_wait_seconds
             while state != "COMPLETE" and policy.may_poll_again(attempts):
                 left = deadline - self.clock()
@@ -131,10 +131,10 @@ class AccountCollector:
                     break
                 self.sleep(min(policy.inline_poll_seconds, left))
                 attempts += 1
-                state = self.reports.generate(message.account_id)
+                state = self.reports.generate(message.account_id, message.run_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
-            report = self.reports.fetch(message.account_id)
+            report = self.reports.fetch(message.account_id, message.run_id)
             key = self.store.put_report(
                 message.run_id,
                 message.account_id,
