@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from credreports import aws
 from credreports.adapters.credential_report import CredentialReports, MemberSessions
 from credreports.adapters.notifications import Notifier
 from credreports.adapters.organization import Organization
@@ -31,7 +32,6 @@ from credreports.settings import (
 @dataclass(frozen=True)
 class ProducerDependencies:
     settings: ProducerSettings
-    organization: Organization
     queue: Queue
     store: ReportStore
 
@@ -40,7 +40,6 @@ class ProducerDependencies:
 def _producer(settings: ProducerSettings) -> ProducerDependencies:
     return ProducerDependencies(
         settings=settings,
-        organization=Organization(),
         queue=Queue(settings.work_queue_url),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
     )
@@ -50,11 +49,20 @@ def producer() -> ProducerDependencies:
     return _producer(producer_settings())
 
 
+def organization() -> Organization:
+    """A new Organizations client for each producer invocation: botocore keeps
+    its retry quota per client, and a warm container must not carry a quota
+    spent by a throttled run into Lambda's retry of it."""
+    return Organization()
+
+
 @lru_cache(maxsize=1)
 def _worker(settings: WorkerSettings) -> WorkerBatch:
     collector = AccountCollector(
         reports=CredentialReports(MemberSessions(settings.member_role_name)),
-        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        store=ReportStore(
+            settings.report_bucket, settings.report_prefix, client=aws.worker_client("s3")
+        ),
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             retry_delay_seconds=settings.retry_delay_seconds,
