@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from credreports import aws
 from credreports.adapters.credential_report import CredentialReports, MemberSessions
 from credreports.adapters.events import EventBus
 from credreports.adapters.notifications import Notifier
@@ -36,7 +37,6 @@ from credreports.settings import (
 @dataclass(frozen=True)
 class ProducerDependencies:
     settings: ProducerSettings
-    organization: Organization
     queue: Queue
     checks: Queue
     store: ReportStore
@@ -46,7 +46,6 @@ class ProducerDependencies:
 def _producer(settings: ProducerSettings) -> ProducerDependencies:
     return ProducerDependencies(
         settings=settings,
-        organization=Organization(),
         queue=Queue(settings.work_queue_url),
         checks=Queue(settings.control_queue_url),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
@@ -57,11 +56,20 @@ def producer() -> ProducerDependencies:
     return _producer(producer_settings())
 
 
+def organization() -> Organization:
+    """A new Organizations client for each producer invocation: botocore keeps
+    its retry quota per client, and a warm container must not carry a quota
+    spent by a throttled run into Lambda's retry of it."""
+    return Organization()
+
+
 @lru_cache(maxsize=1)
 def _worker(settings: WorkerSettings) -> WorkerBatch:
     collector = AccountCollector(
         reports=CredentialReports(MemberSessions(settings.member_role_name)),
-        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        store=ReportStore(
+            settings.report_bucket, settings.report_prefix, client=aws.worker_client("s3")
+        ),
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             retry_delay_seconds=settings.retry_delay_seconds,

@@ -18,5 +18,7 @@ from credreports.observability import logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring = dependencies.producer()
     request = parse_event(event, now=utc_now())
-    summary = start_run(request, wiring.settings, wiring.organization, wiring.queue, wiring.store)
+    summary = start_run(
+        request, wiring.settings, dependencies.organization(), wiring.queue, wiring.store
+    )
     return summary.as_dict()
