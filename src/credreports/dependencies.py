@@ -17,6 +17,7 @@ from credreports.adapters.organization import Organization
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.findings.catalogue import Thresholds
+from credreports.logic.checks import CheckSender
 from credreports.logic.dlq_handler import FailureRecorder
 from credreports.logic.summarizer.check import Summarizer, SummarizerConfig
 from credreports.logic.worker.batch import WorkerBatch
@@ -38,7 +39,7 @@ from credreports.settings import (
 class ProducerDependencies:
     settings: ProducerSettings
     queue: Queue
-    checks: Queue
+    checks: CheckSender
     store: ReportStore
 
 
@@ -47,7 +48,7 @@ def _producer(settings: ProducerSettings) -> ProducerDependencies:
     return ProducerDependencies(
         settings=settings,
         queue=Queue(settings.work_queue_url),
-        checks=Queue(settings.control_queue_url),
+        checks=CheckSender(Queue(settings.control_queue_url), settings.summary_check_seconds),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
     )
 

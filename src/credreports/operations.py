@@ -2,7 +2,9 @@
 
 Both send the same WorkMessage the producer sends, through the same Queue
 adapter, and keep the run ledger truthful: an account sent again shows as
-outstanding until it ends as a report or a new failure record.
+outstanding until it ends as a report or a new failure record. Both reopen
+the run, so both send a fresh run check: the run ends announced again once
+the accounts sent are settled.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import DeliveryError
 from credreports.ledger import RunLedger, StoredFailure, read_ledger, read_manifest
+from credreports.logic.checks import CheckSender
 from credreports.logic.producer import RunRequest, start_listed_run
+from credreports.logic.summarizer.compare import read_summary
 from credreports.models.codes import Trigger
 from credreports.models.ids import invalid_account_ids, run_id_for, utc_now
 from credreports.models.messages import WorkMessage
+from credreports.models.run_check import CheckOrigin
 from credreports.ports import MessageSender
 
 
@@ -46,6 +51,8 @@ class Replay:
     already_replaying: tuple[str, ...]  # matched, but a replay is already on its way
     not_failed: tuple[str, ...]  # asked for by --account, but not a failure of the run
     dry_run: bool
+    # Outstanding when the run ended incomplete (a lost message): sent again too.
+    lost: tuple[str, ...] = ()
 
 
 def require_account_ids(values: Sequence[str]) -> tuple[str, ...]:
@@ -86,6 +93,7 @@ def enqueue_accounts(
     account_ids: Sequence[str],
     queue: MessageSender,
     store: ReportStore,
+    checks: CheckSender,
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> Enqueued:
@@ -104,7 +112,7 @@ def enqueue_accounts(
         request = RunRequest(
             run_id=run_id or run_id_for(now), trigger=Trigger.MANUAL, account_ids=ids
         )
-        started = start_listed_run(request, queue, store)
+        started = start_listed_run(request, queue, store, checks)
         return Enqueued(run_id=started.run_id, account_ids=ids, new_run=True)
 
     ledger = read_ledger(store, run_id)
@@ -120,6 +128,7 @@ def enqueue_accounts(
         [ledger.failures[a] for a in ids if a in ledger.failures],
         now,
     )
+    checks.send(run_id, CheckOrigin.ENQUEUE, now)
     return Enqueued(run_id=run_id, account_ids=ids, new_run=False)
 
 
@@ -163,6 +172,23 @@ def select_for_replay(
     return chosen, replaying, not_failed
 
 
+def lost_accounts(
+    store: ReportStore, ledger: RunLedger, accounts: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Accounts the run's summary declared outstanding at its deadline (their
+    message was lost) and that are still outstanding, within ``accounts``
+    (all when empty)."""
+    summary = read_summary(store, ledger.run_id)
+    if summary is None or summary.complete:
+        return ()
+    named = {a.account_id for a in summary.outstanding}
+    return tuple(
+        a
+        for a in ledger.outstanding
+        if a in named and a not in ledger.replaying and (not accounts or a in accounts)
+    )
+
+
 def replay_failures(
     store: ReportStore,
     queue: MessageSender,
@@ -170,6 +196,7 @@ def replay_failures(
     accounts: Sequence[str] = (),
     reasons: Collection[str] = (),
     *,
+    checks: CheckSender,
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> Replay:
@@ -177,23 +204,29 @@ def replay_failures(
     and ``trigger=replay``. Each failure record is marked replayed and moved
     into the run's history, so a second replay does not send it again and the
     run is open until the new outcomes land. A failure beaten by a report is
-    not a failure and is never replayed."""
+    not a failure and is never replayed. Without a reason filter, accounts the
+    run ended without (lost messages, named by its incomplete summary) are sent
+    again too. A run check follows, so the run is summarized again."""
     ids = require_account_ids(accounts)
     now = now or utc_now()
     ledger = read_ledger(store, run_id)
     chosen, replaying, not_failed = select_for_replay(ledger, ids, reasons)
-    if chosen and not dry_run:
+    lost = () if reasons else lost_accounts(store, ledger, ids)
+    not_failed = tuple(a for a in not_failed if a not in lost)
+    if (chosen or lost) and not dry_run:
         _send_withdrawn(
             store,
             queue,
-            [_message(a, run_id, Trigger.REPLAY, now) for a in chosen],
+            [_message(a, run_id, Trigger.REPLAY, now) for a in (*chosen, *lost)],
             list(chosen.values()),
             now,
         )
+        checks.send(run_id, CheckOrigin.REPLAY, now)
     return Replay(
         run_id=run_id,
         sent=chosen,
         already_replaying=replaying,
         not_failed=not_failed,
         dry_run=dry_run,
+        lost=lost,
     )

@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 class AccountSource(Protocol):
     """The organization's accounts (adapters.organization.Organization)."""
 
-    def accounts(self) -> list[Account]: ...
-
-    def accounts_under(self, parent_id: str) -> list[Account]: ...
+    def organization_tree(self, include: set[str] | None = None) -> list[Account]: ...
 
 
 class ReportSource(Protocol):

@@ -19,6 +19,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     wiring = dependencies.producer()
     request = parse_event(event, now=utc_now())
     summary = start_run(
-        request, wiring.settings, dependencies.organization(), wiring.queue, wiring.store
+        request,
+        wiring.settings,
+        dependencies.organization(),
+        wiring.queue,
+        wiring.store,
+        wiring.checks,
     )
     return summary.as_dict()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credreports import layout
+from credreports.local.announcements import Event, SnsMessage
 from credreports.local.pipeline import LocalPipeline
 from credreports.models.manifest import RunManifest
 from tests.support.emulator import list_keys, read_json
@@ -65,6 +66,23 @@ def assert_every_account_accounted_for(
     return outcome
 
 
+def assert_announced_once(
+    pipeline: LocalPipeline, run_id: str, *, complete: bool = True
+) -> tuple[SnsMessage, Event]:
+    """The run ended announced, once: one SNS run summary and one EventBridge
+    event for it since the last look, saying ``complete`` (or not)."""
+    captured = pipeline.announcements.collect()
+    messages = captured.run_summaries(run_id)
+    events = captured.run_events(run_id)
+    assert len(messages) == 1, f"run {run_id}: {len(messages)} SNS run summaries, not 1"
+    assert len(events) == 1, f"run {run_id}: {len(events)} EventBridge events, not 1"
+    expected = "Run Completed" if complete else "Run Incomplete"
+    assert events[0].detail_type == expected, events[0].detail_type
+    captured.sns.remove(messages[0])
+    captured.events.remove(events[0])
+    return messages[0], events[0]
+
+
 def run_to_the_end(
     pipeline: LocalPipeline,
     expected: set[str],
@@ -73,8 +91,8 @@ def run_to_the_end(
     duplicates: bool = False,
 ) -> tuple[dict[str, Any], RunOutcome]:
     """Start a run, deliver every message until the queues are empty, and
-    assert the invariant over ``expected``; returns the producer's answer
-    and what the run left."""
+    assert the invariant over ``expected`` and that the run ended announced
+    once (complete); returns the producer's answer and what the run left."""
     summary = pipeline.start(event)
     pipeline.drain()
     outcome = assert_every_account_accounted_for(
@@ -84,4 +102,5 @@ def run_to_the_end(
         pipeline.resources.prefix,
         duplicates=duplicates,
     )
+    assert_announced_once(pipeline, summary["run_id"])
     return summary, outcome

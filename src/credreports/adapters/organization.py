@@ -1,6 +1,7 @@
-"""AWS Organizations: which accounts exist, and their state.
+"""AWS Organizations: which accounts exist, their state, name and OU path.
 
-An organization of 10,000 accounts is 500 ListAccounts pages, and
+An organization of 10,000 accounts is at least 500 pages of accounts (plus
+the OU pages of the walk, see Organization.organization_tree), and
 Organizations throttles (TooManyRequestsException). The listing therefore
 pages itself instead of using botocore's paginator: pages are paced, each
 page is retried by the client (adaptive mode, aws.ORGANIZATIONS_CONFIG) and
@@ -41,21 +42,25 @@ class Account:
     id: str
     name: str
     state: str
+    ou_path: str = ""  # "Workloads/Prod": OU names from the root down; "" under the root
+    parents: tuple[str, ...] = ()  # the root's and OUs' ids above it, from the root down
 
     @property
     def active(self) -> bool:
         return self.state == "ACTIVE"
 
 
-def _account(item: dict[str, Any]) -> Account:
+def _account(item: dict[str, Any], ou_path: str = "", parents: tuple[str, ...] = ()) -> Account:
     # `Status` is retired by AWS (September 2026): read `State`, and fall back
     # to `Status` only for answers that do not carry `State` yet.
     state = item.get("State") or item.get("Status") or "UNKNOWN"
-    return Account(id=item["Id"], name=item.get("Name", ""), state=str(state))
+    return Account(
+        id=item["Id"], name=item.get("Name", ""), state=str(state), ou_path=ou_path, parents=parents
+    )
 
 
 class Organization:
-    """Lists accounts, across every page, or under OUs recursively.
+    """Lists the organization's accounts with their OU paths (one walk of the OU tree).
 
     Build one per invocation (dependencies.organization): botocore keeps its
     retry quota and adaptive rate per client."""
@@ -118,24 +123,40 @@ class Organization:
             if not token:
                 return
 
-    def accounts(self) -> list[Account]:
-        """Every account of the organization (ListAccounts, all pages)."""
-        return [_account(item) for item in self._pages("list_accounts", "Accounts")]
+    def organization_tree(self, include: set[str] | None = None) -> list[Account]:
+        """Every account with its name, OU path and parents, by one walk of the
+        OU tree from the root (ListRoots, then ListOrganizationalUnitsForParent
+        and ListAccountsForParent for each OU). With ``include`` (OU or root
+        ids), accounts are listed only in those subtrees; OUs are still walked
+        everywhere, since an included OU may sit at any depth.
 
-    def accounts_under(self, parent_id: str) -> list[Account]:
-        """Every account under an OU or root, including nested OUs."""
+        Requests: 1 + for each OU (root included) one OU page and, where
+        accounts are listed, one account page per 20 accounts. An organization
+        of 10,000 accounts in 200 OUs takes about 1 + 200 + 200 + 500 pages,
+        against ListAccounts' 500 pages that carry names but no OU."""
         found: list[Account] = []
-        pending = [parent_id]
+        roots = [root["Id"] for root in self._pages("list_roots", "Roots")]
+        # (parent id, its OU path, the ids from the root down to it, inside an included subtree)
+        pending: list[tuple[str, str, tuple[str, ...], bool]] = [
+            (root, "", (root,), not include or root in include) for root in roots
+        ]
         while pending:
-            parent = pending.pop()
-            found.extend(
-                _account(item)
-                for item in self._pages("list_accounts_for_parent", "Accounts", ParentId=parent)
-            )
-            pending.extend(
-                child["Id"]
-                for child in self._pages(
-                    "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent
+            parent, path, parents, inside = pending.pop()
+            if inside:
+                found.extend(
+                    _account(item, path, parents)
+                    for item in self._pages("list_accounts_for_parent", "Accounts", ParentId=parent)
                 )
-            )
+            for child in self._pages(
+                "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent
+            ):
+                name = str(child.get("Name") or child["Id"])
+                pending.append(
+                    (
+                        child["Id"],
+                        f"{path}/{name}" if path else name,
+                        (*parents, child["Id"]),
+                        inside or child["Id"] in (include or ()),
+                    )
+                )
         return found

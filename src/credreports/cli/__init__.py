@@ -26,9 +26,12 @@ from credreports.adapters.functions import Function, InvocationError
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.cli import findings, render
+from credreports.cli import summary as summary_cli
 from credreports.cli.target import Target, TargetError, add_target_options, resolve
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
+from credreports.logic.checks import CheckSender
+from credreports.logic.summarizer.compare import read_summary
 from credreports.models.codes import Reason
 from credreports.models.ids import validate_run_id
 from credreports.operations import (
@@ -37,6 +40,7 @@ from credreports.operations import (
     replay_failures,
     require_account_ids,
 )
+from credreports.settings import SUMMARY_CHECK_DEFAULT
 
 EXIT_OK = 0
 EXIT_NOT_DONE = 1
@@ -117,10 +121,24 @@ def _work_queue(target: Target) -> Queue:
     return Queue(target.queue_url)
 
 
+def _checks(target: Target) -> CheckSender:
+    target.require("control_queue_url")
+    assert target.control_queue_url is not None
+    try:
+        delay = int(target.summary_check_seconds or SUMMARY_CHECK_DEFAULT)
+    except ValueError:
+        raise TargetError(
+            f"--summary-check-seconds is not a number of seconds: {target.summary_check_seconds!r}"
+        ) from None
+    return CheckSender(Queue(target.control_queue_url), delay)
+
+
 def cmd_enqueue(args: argparse.Namespace, target: Target) -> int:
     ids = require_account_ids(args.account_ids)
     target.require("queue_url", "bucket")
-    done = enqueue_accounts(ids, _work_queue(target), _store(target), run_id=args.run)
+    done = enqueue_accounts(
+        ids, _work_queue(target), _store(target), _checks(target), run_id=args.run
+    )
     where = "a new run" if done.new_run else "run"
     print(
         f"Enqueued {len(done.account_ids)} account(s) in {where} {done.run_id} "
@@ -143,7 +161,13 @@ def cmd_replay(args: argparse.Namespace, target: Target) -> int:
     store = _store(target)
     run_id = _chosen_run(store, args.run)
     replay = replay_failures(
-        store, _work_queue(target), run_id, ids, set(args.reason or []), dry_run=args.dry_run
+        store,
+        _work_queue(target),
+        run_id,
+        ids,
+        set(args.reason or []),
+        checks=_checks(target),
+        dry_run=args.dry_run,
     )
     verb = "Would replay" if replay.dry_run else "Replayed"
     if replay.sent:
@@ -153,14 +177,19 @@ def cmd_replay(args: argparse.Namespace, target: Target) -> int:
                 [(a, f.record.reason.value) for a, f in replay.sent.items()],
             )
         )
-    else:
+    elif not replay.lost:
         print(f"Nothing to replay in run {run_id}.")
+    if replay.lost:
+        print(
+            f"{verb} {len(replay.lost)} account(s) the run ended without (lost messages): "
+            f"{' '.join(replay.lost)}"
+        )
     if replay.already_replaying:
         print(f"Already replayed, waiting for an outcome: {' '.join(replay.already_replaying)}")
     if replay.not_failed:
         print(f"Not failures of this run (skipped): {' '.join(replay.not_failed)}")
-    if replay.sent and not replay.dry_run:
-        print(f"Follow it: credreports status --run {run_id}")
+    if (replay.sent or replay.lost) and not replay.dry_run:
+        print(f"Follow it: credreports status --run {run_id} (announced again once settled)")
     return EXIT_OK
 
 
@@ -170,16 +199,20 @@ def cmd_status(args: argparse.Namespace, target: Target) -> int:
     ledger = read_ledger(store, run_id)
     work = Queue(target.queue_url).depths() if target.queue_url else None
     dead = Queue(target.dlq_url).depths() if target.dlq_url else None
+    stored = read_summary(store, run_id)
     if args.json:
         document = ledger.as_dict()
         document["queues"] = {
             name: None if depths is None else asdict(depths)
             for name, depths in (("work", work), ("dead_letter", dead))
         }
+        document["summary"] = None if stored is None else summary_cli.status_entry(stored)
         print(json.dumps(document, indent=2))
     else:
         state = "complete" if ledger.complete else "NOT complete"
         print(f"Run {run_id}: {state}")
+        if stored is not None:
+            print(f"Summary: {stored.headline()}")
         print(render.table(render.ledger_rows(ledger) + render.depth_rows(work, dead)))
     return EXIT_OK if ledger.complete else EXIT_NOT_DONE
 
@@ -360,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (start, enqueue, replay, status):
         add_target_options(command)
     findings.register(commands)
+    summary_cli.register(commands)
     return parser
 
 
@@ -368,6 +402,7 @@ HANDLERS = {
     "enqueue": cmd_enqueue,
     "replay": cmd_replay,
     "status": cmd_status,
+    "summary": summary_cli.cmd_summary,
 }
 
 

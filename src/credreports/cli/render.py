@@ -82,13 +82,21 @@ def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
             rows.append(("manifest", f"{manifest.status.value}: {manifest.error or ''}"))
     rows.append(("accounts in manifest", str(len(ledger.accounts))))
     rows.append(("reports stored", str(len(ledger.reports))))
+    names = manifest.names() if manifest is not None else {}
+
+    def named(account_id: str) -> str:
+        name = names.get(account_id)
+        return f"{account_id} ({printable(name)})" if name else account_id
+
     rows.append(("failures", str(len(ledger.failures))))
     for reason, accounts in ledger.failures_by_reason().items():
-        rows.append((f"  {reason}", f"{len(accounts)}: {' '.join(accounts)}"))
+        rows.append((f"  {reason}", f"{len(accounts)}: {' '.join(map(named, accounts))}"))
     rows.append(("outstanding", str(len(ledger.outstanding))))
     if ledger.outstanding:
         replaying = set(ledger.replaying)
-        listed = [f"{a} (replay sent)" if a in replaying else a for a in ledger.outstanding]
+        listed = [
+            f"{named(a)} (replay sent)" if a in replaying else named(a) for a in ledger.outstanding
+        ]
         rows.append(("  accounts", " ".join(listed)))
     if ledger.unexpected:
         rows.append(("not in manifest", " ".join(ledger.unexpected)))

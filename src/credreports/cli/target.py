@@ -31,6 +31,8 @@ _OPTIONS = {
     "bucket": ("ReportBucketName", "--bucket"),
     "prefix": ("ReportPrefix", "--prefix"),
     "producer_function": ("ProducerFunctionName", "--producer-function"),
+    "control_queue_url": ("ControlQueueUrl", "--control-queue-url"),
+    "summary_check_seconds": ("SummaryCheckSeconds", "--summary-check-seconds"),
 }
 
 
@@ -48,6 +50,9 @@ class Target:
     producer_function: str | None
     bucket_profile: str | None = None
     region: str | None = None
+    control_queue_url: str | None = None
+    # How long a run check waits before the summarizer looks (the stack's parameter).
+    summary_check_seconds: str | None = None
 
     def bucket_client(self) -> Any:
         """The S3 client for the report bucket: from ``--bucket-profile`` when
@@ -84,6 +89,13 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prefix", help="key prefix in the bucket (overrides ReportPrefix)")
     group.add_argument(
         "--producer-function", help="producer function name (overrides ProducerFunctionName)"
+    )
+    group.add_argument(
+        "--control-queue-url", help="control queue URL (overrides the stack's ControlQueueUrl)"
+    )
+    group.add_argument(
+        "--summary-check-seconds",
+        help="delay of the run check sent after enqueue and replay (overrides SummaryCheckSeconds)",
     )
     group.add_argument("--profile", help="AWS profile (default: the usual AWS environment)")
     group.add_argument("--region", help="AWS region (default: the usual AWS environment)")

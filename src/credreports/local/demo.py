@@ -91,6 +91,7 @@ def resources_from_outputs(outputs: Mapping[str, str]) -> Resources:
         dead_letter_queue_url=outputs["DeadLetterQueueUrl"],
         bucket=outputs["ReportBucketName"],
         topic_arn=outputs["NotificationTopicArn"],
+        control_queue_url=outputs["ControlQueueUrl"],
         prefix=outputs.get("ReportPrefix", ""),
     )
 

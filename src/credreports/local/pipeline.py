@@ -1,6 +1,9 @@
 """The whole pipeline on the emulator: the real handlers (from the checkout's
-src/, see credreports.local.checkout), wired by the local event-source loop.
-Used by the demo, the tests and the benchmarks."""
+src/, see credreports.local.checkout), wired by the local event-source loop:
+the worker on the work queue, the dlq_handler on the dead-letter queue, the
+summarizer on the control queue. A drain ends when every queue is empty, so
+when the run has been summarized and announced. Used by the demo, the tests
+and the benchmarks."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from credreports import dependencies
 from credreports.local import checkout
+from credreports.local.announcements import AnnouncementCapture
 from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
 from credreports.local.resources import Resources
 
@@ -21,17 +25,27 @@ class LocalPipeline:
     environment: dict[str, str] = field(default_factory=dict)
     worker_batch_size: int = 10
     dlq_batch_size: int = 10
+    # One check at a time, as the template's event source mapping delivers them.
+    summarizer_batch_size: int = 1
     loop: EventSourceLoop = field(init=False)
+    # What the runs announced (SNS and EventBridge), as a subscriber receives it.
+    announcements: AnnouncementCapture = field(init=False)
 
     def __post_init__(self) -> None:
         self.configure(**self.environment)
         dlq_handler = checkout.lambda_handler("dlq_handler.app.lambda_handler")
         worker = checkout.lambda_handler("worker.app.lambda_handler")
+        summarizer = checkout.lambda_handler("summarizer.app.lambda_handler")
 
+        topic = self.resources.topic_arn.rsplit(":", 1)[-1]
+        self.announcements = AnnouncementCapture(self.resources.topic_arn, f"{topic}-announced")
         self.loop = EventSourceLoop()
         self.loop.subscribe(self.resources.work_queue_url, worker, "worker", self.worker_batch_size)
         self.loop.subscribe(
             self.resources.dead_letter_queue_url, dlq_handler, "dlq_handler", self.dlq_batch_size
+        )
+        self.loop.subscribe(
+            self.resources.control_queue_url, summarizer, "summarizer", self.summarizer_batch_size
         )
 
     def configure(self, **overrides: str) -> None:

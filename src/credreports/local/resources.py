@@ -34,6 +34,7 @@ class Resources:
     dead_letter_queue_url: str
     bucket: str
     topic_arn: str
+    control_queue_url: str
     prefix: str = ""
 
     def environment(self, **overrides: str) -> dict[str, str]:
@@ -50,8 +51,13 @@ class Resources:
             "REPORT_BUCKET": self.bucket,
             "REPORT_PREFIX": self.prefix,
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
+            "CONTROL_QUEUE_URL": self.control_queue_url,
             "MEMBER_ROLE_NAME": "credreports-member",
             "RETRY_DELAY_SECONDS": "0",
+            # The summarizer looks every second, and gives up on an account
+            # half a minute after its last possible retry.
+            "SUMMARY_CHECK_SECONDS": "1",
+            "SUMMARY_DEADLINE_MARGIN_SECONDS": "30",
             **LOCAL_ENVIRONMENT,
         }
         values.update(overrides)
@@ -68,7 +74,8 @@ def create(
     s3: Any = None,
     sns: Any = None,
 ) -> Resources:
-    """Create the queues, bucket and topic; returns where they are."""
+    """Create the queues (work, control, and their dead-letter queues), bucket
+    and topic; returns where they are."""
     sqs = sqs or aws.client("sqs")
     s3 = s3 or aws.client("s3")
     sns = sns or aws.client("sns")
@@ -86,16 +93,17 @@ def create(
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return url, arn["Attributes"]["QueueArn"]
 
+    def redrive(dead_letter_arn: str) -> str:
+        return json.dumps(
+            {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}
+        )
+
     # The DLQ keeps messages longer than the work queue (SQS keeps a moved
     # message's original enqueue time).
     dlq_url, dlq_arn = queue(f"{name}-dead-letter", 1_209_600)
-    work_url, _ = queue(
-        f"{name}-work",
-        345_600,
-        RedrivePolicy=json.dumps(
-            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-        ),
-    )
+    work_url, _ = queue(f"{name}-work", 345_600, RedrivePolicy=redrive(dlq_arn))
+    _, control_dlq_arn = queue(f"{name}-control-dead-letter", 1_209_600)
+    control_url, _ = queue(f"{name}-control", 345_600, RedrivePolicy=redrive(control_dlq_arn))
     bucket = f"{name}-reports"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_encryption(
@@ -119,5 +127,6 @@ def create(
         dead_letter_queue_url=dlq_url,
         bucket=bucket,
         topic_arn=topic_arn,
+        control_queue_url=control_url,
         prefix=prefix,
     )

@@ -26,6 +26,7 @@ from credreports.observability import NAMESPACE, MetricUnit, logger, metrics, re
 
 # SNS takes 256 KiB per message; keep each digest well under it.
 DIGEST_BYTES = 200_000
+DIGEST_KIND = "failure-digest"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def digests(recorded: list[Recorded]) -> list[tuple[str, str, dict[str, list[str
             indent=2,
         )
         attributes: dict[str, list[str] | str] = {
+            # The topic also carries run summaries (kind run-summary).
+            "kind": DIGEST_KIND,
             "reason_codes": sorted(by_reason),
             "run_ids": runs,
             "count": str(len(page)),

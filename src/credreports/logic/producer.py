@@ -8,19 +8,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from credreports import layout
-from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import OrganizationListingError
+from credreports.logic.checks import CheckSender
 from credreports.models.codes import Trigger
 from credreports.models.ids import invalid_account_ids, run_id_for, run_started, utc_now
 from credreports.models.manifest import (
+    AccountDetail,
     ManifestStatus,
     RunManifest,
     SelectionSettings,
     SkippedAccount,
 )
 from credreports.models.messages import WorkMessage
+from credreports.models.run_check import CheckOrigin
 from credreports.observability import MetricUnit, logger, metrics
 from credreports.ports import AccountSource, MessageSender
 from credreports.settings import ProducerSettings
@@ -43,6 +45,8 @@ class Selection:
     accounts: list[str]
     skipped: dict[str, str]  # account id -> state (not ACTIVE)
     excluded: list[str]
+    # account id -> name and OU path, where the listing told them
+    details: dict[str, AccountDetail] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,22 +112,27 @@ def parse_event(event: Any, now: datetime) -> RunRequest:
 
 def select_accounts(settings: ProducerSettings, organization: AccountSource) -> Selection:
     """The organization's accounts to collect: ACTIVE, in the included OUs (all
-    of the organization when none are configured), not excluded."""
-    if settings.include_ou_ids:
-        candidates: dict[str, Account] = {}
-        for ou_id in settings.include_ou_ids:
-            for account in organization.accounts_under(ou_id):
-                candidates[account.id] = account
-    else:
-        candidates = {account.id: account for account in organization.accounts()}
+    of the organization when none are configured), not excluded, each with its
+    name and OU path (one walk of the OU tree gives all three)."""
+    include = set(settings.include_ou_ids)
+    exclude = set(settings.exclude_ou_ids)
+    candidates = {
+        account.id: account
+        for account in organization.organization_tree(include or None)
+        if not include or include.intersection(account.parents)
+    }
     excluded = set(settings.exclude_account_ids)
-    for ou_id in settings.exclude_ou_ids:
-        excluded.update(account.id for account in organization.accounts_under(ou_id))
+    excluded.update(a.id for a in candidates.values() if exclude.intersection(a.parents))
     skipped = {a.id: a.state for a in candidates.values() if not a.active}
+    accounts = sorted(a.id for a in candidates.values() if a.active and a.id not in excluded)
     return Selection(
-        accounts=sorted(a.id for a in candidates.values() if a.active and a.id not in excluded),
+        accounts=accounts,
         skipped=dict(sorted(skipped.items())),
         excluded=sorted(a for a in candidates if a in excluded and a not in skipped),
+        details={
+            a: AccountDetail(account_id=a, name=candidates[a].name, ou_path=candidates[a].ou_path)
+            for a in accounts
+        },
     )
 
 
@@ -156,14 +165,16 @@ def start_run(
     organization: AccountSource,
     queue: MessageSender,
     store: ReportStore,
+    checks: CheckSender,
 ) -> RunStarted:
     """Start the run the producer was asked for: the accounts of the event, or
     the organization's selected accounts.
 
     If the organization cannot be listed completely, nothing is enqueued and
-    the manifest says so (a partial list must never pass for a complete run)."""
+    the manifest says so (a partial list must never pass for a complete run);
+    the run's check is still sent, so the run ends announced (incomplete)."""
     if request.account_ids is not None:
-        return start_listed_run(request, queue, store)
+        return start_listed_run(request, queue, store, checks)
     request = _unique_run(request, store)
     try:
         selection = select_accounts(settings, organization)
@@ -177,12 +188,15 @@ def start_run(
             error=str(exc),
         )
         store.put_json(layout.manifest_key(store.prefix, request.run_id), failed.to_document())
+        checks.send(request.run_id, CheckOrigin.RUN, utc_now())
         logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
         raise
-    return _enqueue(request, selection, _selection_settings(settings), queue, store)
+    return _enqueue(request, selection, _selection_settings(settings), queue, store, checks)
 
 
-def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted:
+def start_listed_run(
+    request: RunRequest, queue: MessageSender, store: ReportStore, checks: CheckSender
+) -> RunStarted:
     """A run of the accounts named in ``request`` (a manual run, or
     ``credreports enqueue`` without ``--run``): the organization is not read."""
     accounts = request.account_ids
@@ -190,7 +204,7 @@ def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportSto
         raise ProducerEventError("a listed run needs its account ids")
     request = _unique_run(request, store)
     selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
-    return _enqueue(request, selection, SelectionSettings(), queue, store)
+    return _enqueue(request, selection, SelectionSettings(), queue, store, checks)
 
 
 def _enqueue(
@@ -199,11 +213,14 @@ def _enqueue(
     selection_settings: SelectionSettings,
     queue: MessageSender,
     store: ReportStore,
+    checks: CheckSender,
 ) -> RunStarted:
-    """Write the run manifest, then send one message per account.
+    """Write the run manifest, send the run's delayed check, then one message
+    per account.
 
     The manifest is written first so that ``status`` can always compare what
-    was meant to be collected with what was."""
+    was meant to be collected with what was; the check before the messages, so
+    that a run the producer could not finish enqueuing still ends announced."""
     manifest = RunManifest(
         run_id=request.run_id,
         trigger=request.trigger,
@@ -216,8 +233,10 @@ def _enqueue(
             for account_id, state in selection.skipped.items()
         ),
         excluded=tuple(selection.excluded),
+        details=tuple(selection.details[a] for a in selection.accounts if a in selection.details),
     )
     store.put_json(layout.manifest_key(store.prefix, request.run_id), manifest.to_document())
+    checks.send(request.run_id, CheckOrigin.RUN, utc_now())
     enqueued_at = utc_now()
     queue.send_all(
         [

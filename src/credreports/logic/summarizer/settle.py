@@ -40,7 +40,7 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class Settlement:
     verdict: Verdict
-    deadline: datetime
+    deadline: datetime | None
     outcome_id: str
     # WAIT: seconds until the next look (never past the deadline).
     delay_seconds: int = 0
