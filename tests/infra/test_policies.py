@@ -41,9 +41,10 @@ EVENT_SOURCE_ACTIONS = frozenset(
 MEMBER_ACCOUNT_SERVICES = frozenset({"iam"})
 NO_VALUE = {"Ref": "AWS::NoValue"}
 # Functions whose code reads reports, findings or run summaries, and so may
-# hold s3:GetObject on them. None today: the worker writes reports and never
-# reads them back; existence checks list keys (ListObjectsV2).
-READS_REPORTS: frozenset[str] = frozenset()
+# hold s3:GetObject on them: the summarizer alone (it evaluates every report
+# of a run). The worker writes reports and never reads them back; existence
+# checks list keys (ListObjectsV2).
+READS_REPORTS: frozenset[str] = frozenset({"SummarizerFunction"})
 # Keys only the listed readers may read (DESIGN.md's layout, without the prefix).
 _RUN = "20261123T020000Z"
 _RUN_FOLDER = f"date=2026-11-23/run={_RUN}"
@@ -188,11 +189,12 @@ def _granted_kms_uses(function: Function) -> set[tuple[str, str]]:
     return granted
 
 
-def test_the_template_has_the_three_functions() -> None:
+def test_the_template_has_the_four_functions() -> None:
     assert {f.handler for f in FUNCTIONS.values()} == {
         "producer.app.lambda_handler",
         "worker.app.lambda_handler",
         "dlq_handler.app.lambda_handler",
+        "summarizer.app.lambda_handler",
     }
 
 
@@ -243,17 +245,23 @@ def test_no_function_that_does_not_read_reports_may_read_them(
     # prefix the function asks about only.
     for statement in function.statements:
         if "s3:ListBucket" in _actions((statement,)):
-            prefix = statement["Condition"]["StringLike"]["s3:prefix"]
-            assert prefix["Fn::Sub"].startswith("${ReportPrefix}"), statement
-            assert prefix["Fn::Sub"].endswith("/*"), statement
+            prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+            for prefix in prefixes if isinstance(prefixes, list) else [prefixes]:
+                assert prefix["Fn::Sub"].startswith("${ReportPrefix}"), statement
+                assert prefix["Fn::Sub"].endswith("/*"), statement
 
 
-def test_no_function_calls_head_object() -> None:
+def test_no_function_calls_head_object_but_those_that_read() -> None:
     # HeadObject is authorised as s3:GetObject: a role allowed to ask whether
-    # a report exists could read it too.
+    # a report exists could read it too. The summarizer reads (the metadata of
+    # reports, the ETag of what it replaces) what it may read anyway.
     project = Project(SRC)
-    for function in FUNCTIONS.values():
-        assert ("s3", "HeadObject") not in project.usage(function.handler).operations
+    for name, function in FUNCTIONS.items():
+        operations = project.usage(function.handler).operations
+        if name in READS_REPORTS:
+            assert ("s3", "GetObject") in operations
+        else:
+            assert ("s3", "HeadObject") not in operations
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -331,7 +339,12 @@ def test_worker_may_assume_only_the_member_role_for_an_hour_at_most() -> None:
     assert durations and max(durations) <= 3600
 
 
-SUFFIXES = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole": "dlq-handler"}
+SUFFIXES = {
+    "ProducerRole": "producer",
+    "WorkerRole": "worker",
+    "DlqHandlerRole": "dlq-handler",
+    "SummarizerRole": "summarizer",
+}
 
 
 def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> None:
@@ -359,25 +372,28 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
         assert _s3_grants(granted) == _s3_grants(in_stack), function.role
 
 
-def test_logging_account_key_lets_the_roles_encrypt_and_never_decrypt() -> None:
+def test_logging_account_key_lets_the_roles_encrypt_and_only_the_summarizer_decrypt() -> None:
     key = load_template(BUCKET_TEMPLATE)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
+    summarizer = (
+        "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}-summarizer"
+    )
     for statement in _expand(key["Statement"]):
         roles = _principal_arns(statement)
         if roles:
-            assert _actions((statement,)) == {"kms:GenerateDataKey"}
+            expected = {"kms:Decrypt"} if roles == [summarizer] else {"kms:GenerateDataKey"}
+            assert _actions((statement,)) == expected
             assert {arn.rpartition("-")[0] for arn in roles} >= {
                 "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}"
             }
             assert statement["Condition"]["StringEquals"] == {
                 "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}
             }
-    in_stack = {
-        action
-        for function in FUNCTIONS.values()
-        for action, service in _granted_kms_uses(function)
-        if service == "s3"
-    }
-    assert in_stack == {"kms:GenerateDataKey"}
+    for name, function in FUNCTIONS.items():
+        in_stack = {action for action, service in _granted_kms_uses(function) if service == "s3"}
+        if name in READS_REPORTS:
+            assert in_stack == {"kms:GenerateDataKey", "kms:Decrypt"}
+        else:
+            assert in_stack <= {"kms:GenerateDataKey"}
 
 
 def _principal_arns(statement: dict[str, Any]) -> list[str]:
@@ -391,7 +407,11 @@ def _s3_grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     grants = set()
     for statement in statements:
         prefix = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
-        condition = "" if prefix is None else prefix["Fn::Sub"]
+        condition = (
+            ""
+            if prefix is None
+            else " ".join(p["Fn::Sub"] for p in (prefix if isinstance(prefix, list) else [prefix]))
+        )
         for action in _actions((statement,)):
             for pattern in _resource_patterns(statement["Resource"]):
                 grants.add((action, pattern, condition))

@@ -33,6 +33,7 @@ ROLE_SUFFIXES = {
     "ProducerRole": "producer",
     "WorkerRole": "worker",
     "DlqHandlerRole": "dlq-handler",
+    "SummarizerRole": "summarizer",
 }
 CRYPTO_ACTIONS = {
     "kms:*",
@@ -87,6 +88,19 @@ def _bucket_policy(template: dict[str, Any]) -> dict[str, Any]:
 def _key_policy(template: dict[str, Any], key: str = "ReportKey") -> dict[str, Any]:
     document: dict[str, Any] = _resources(template)[key]["Properties"]["KeyPolicy"]
     return document
+
+
+def _summarizer(template: dict[str, Any]) -> dict[str, str]:
+    """The summarizer role's ARN as the template writes it."""
+    if template is MAIN:
+        return {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+            "${AWS::StackName}-summarizer"
+        }
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/"
+        "${ManagementStackName}-summarizer"
+    }
 
 
 def _object_keys(resources: Any) -> list[str]:
@@ -150,9 +164,15 @@ def test_bucket_denies_reading_reports_to_all_but_the_readers(template: dict[str
     # HeadObject is authorised as GetObject: hidden too.
     assert deny["Action"] == "s3:GetObject"
     assert _object_keys(deny["Resource"]) == REPORT_KEYS
-    # No role of the stack reads reports; with no readers, nobody does.
+    # The summarizer is the only role of the stack that reads them; with no
+    # readers, nobody else does.
+    summarizer = {"ArnNotLike": {"aws:PrincipalArn": _summarizer(template)}}
     assert deny["Condition"] == {
-        "Fn::If": ["HasReaders", {"ArnNotEquals": {"aws:PrincipalArn": READERS}}, NO_VALUE]
+        "Fn::If": [
+            "HasReaders",
+            {"ArnNotEquals": {"aws:PrincipalArn": READERS}, **summarizer},
+            summarizer,
+        ]
     }
 
 
@@ -165,7 +185,9 @@ def test_bucket_denies_reading_failure_records_to_all_but_readers_and_operators(
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:GetObject")
     assert _object_keys(deny["Resource"]) == FAILURE_KEYS
     condition = deny["Condition"]["Fn::If"]
-    assert condition[0] == "HasReadersOrOperators" and condition[2] == NO_VALUE
+    summarizer = {"ArnNotLike": {"aws:PrincipalArn": _summarizer(template)}}
+    assert condition[0] == "HasReadersOrOperators" and condition[2] == summarizer
+    assert condition[1]["ArnNotLike"] == summarizer["ArnNotLike"]
     _union_of_readers_and_operators(condition[1]["ArnNotEquals"]["aws:PrincipalArn"])
 
 
@@ -230,25 +252,35 @@ def test_key_policy_lets_only_writers_encrypt_and_only_readers_decrypt_through_s
         "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
     }
     assert not any(action.endswith("*") for action in _actions(admin))
-    # Every use goes through S3.
+    # Every use goes through S3; only the readers, the operators and the
+    # summarizer (which reads the reports it summarizes) decrypt.
+    summarizer = _summarizer(template)
     for statement in using:
         assert statement["Condition"]["StringEquals"]["kms:ViaService"] == S3_VIA
-        assert "kms:Decrypt" not in _actions(statement) or statement["Principal"]["AWS"] in (
-            READERS,
-            OPERATORS,
+        assert (
+            "kms:Decrypt" not in _actions(statement)
+            or statement["Principal"]["AWS"] in (READERS, OPERATORS)
+            or statement["Condition"]["ArnEquals"]["aws:PrincipalArn"] == summarizer
         )
-    writers = by_principal[str({"AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{owner}:root"}})]
+    account = str({"AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{owner}:root"}})
+    (writers,) = [
+        s for s in using if str(s["Principal"]) == account and "kms:GenerateDataKey" in _actions(s)
+    ]
+    (summarizer_decrypts,) = [
+        s for s in using if str(s["Principal"]) == account and "kms:Decrypt" in _actions(s)
+    ]
     assert _actions(writers) == {"kms:GenerateDataKey"}
     assert writers["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{owner}:role/{roles}-{suffix}"}
-        for suffix in ("producer", "worker", "dlq-handler")
+        for suffix in ("producer", "worker", "dlq-handler", "summarizer")
     ]
+    assert _actions(summarizer_decrypts) == {"kms:Decrypt"}
     assert _actions(by_principal[str({"AWS": READERS})]) == {"kms:Decrypt"}
     assert _actions(by_principal[str({"AWS": OPERATORS})]) == {
         "kms:Decrypt",
         "kms:GenerateDataKey",
     }
-    assert len(using) == 3
+    assert len(using) == 4
 
 
 def test_old_versions_are_kept_as_long_as_the_retention_in_both_templates() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,20 +115,40 @@ class MemoryOrganization:
     children: dict[str, list[str]] = field(default_factory=dict)
     fail: bool = False
 
-    def accounts(self) -> list[Account]:
-        self._check()
-        return [account for accounts in self.by_ou.values() for account in accounts]
+    # OU id -> its name, for the OU paths (the id when not named)
+    names: dict[str, str] = field(default_factory=dict)
 
-    def accounts_under(self, parent_id: str) -> list[Account]:
+    def organization_tree(self, include: set[str] | None = None) -> list[Account]:
+        """Every account with its OU path and parents, walked from the roots
+        (the OUs that are nobody's child)."""
         self._check()
-        found = list(self.by_ou.get(parent_id, []))
-        for child in self.children.get(parent_id, []):
-            found.extend(self.accounts_under(child))
+        nested = {child for children in self.children.values() for child in children}
+        found: list[Account] = []
+
+        def walk(parent: str, path: str, parents: tuple[str, ...], inside: bool) -> None:
+            if inside:
+                found.extend(
+                    replace(account, ou_path=path, parents=parents)
+                    for account in self.by_ou.get(parent, [])
+                )
+            for child in self.children.get(parent, []):
+                name = self.names.get(child, child)
+                walk(
+                    child,
+                    f"{path}/{name}" if path else name,
+                    (*parents, child),
+                    inside or child in (include or ()),
+                )
+
+        for root in [ou for ou in self.by_ou if ou not in nested]:
+            walk(root, "", (root,), not include or root in include)
         return found
 
     def _check(self) -> None:
         if self.fail:
-            raise OrganizationListingError("ListAccounts: TooManyRequestsException: injected")
+            raise OrganizationListingError(
+                "ListAccountsForParent: TooManyRequestsException: injected"
+            )
 
 
 @dataclass

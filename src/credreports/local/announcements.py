@@ -78,7 +78,7 @@ class AnnouncementCapture:
         return url, str(arn["Attributes"]["QueueArn"])
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
-        bodies = []
+        bodies: list[dict[str, Any]] = []
         while True:
             messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
                 "Messages", []
