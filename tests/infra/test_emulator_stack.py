@@ -311,7 +311,8 @@ def test_log_groups_keep_logs_for_the_chosen_days(deployed: Deployed) -> None:
     logs = boto3.client("logs")
     groups = logs.describe_log_groups(logGroupNamePrefix=f"{deployed.name}-")["logGroups"]
 
-    assert len(groups) == 3
+    # One per function.
+    assert len(groups) == len(FUNCTION_SETTINGS) == 4
     assert {group.get("retentionInDays") for group in groups} == {
         int(deployed.parameters.get("LogRetentionDays", "90"))
     }
