@@ -8,6 +8,7 @@ import pytest
 from credreports import layout
 from credreports.errors import DeliveryError
 from credreports.ledger import read_ledger, read_manifest
+from credreports.logic.checks import CheckSender
 from credreports.models.codes import Reason
 from credreports.operations import InvalidAccountIdsError, enqueue_accounts, replay_failures
 from tests.support import builders
@@ -15,6 +16,8 @@ from tests.support.builders import NOW, RUN_ID, failure_record
 from tests.support.fakes import MemoryQueue, MemoryStore
 
 A, B, C = "111111111111", "222222222222", "333333333333"
+# The control queue: a test that looks at the checks sent builds its own.
+CHECKS = CheckSender(MemoryQueue(url="https://sqs/control"), delay_seconds=1)
 
 
 def run_with(store: MemoryStore, accounts: list[str], failed: dict[str, Reason]) -> None:
@@ -32,7 +35,7 @@ def run_with(store: MemoryStore, accounts: list[str], failed: dict[str, Reason])
 def test_enqueue_without_a_run_starts_a_new_one_with_its_manifest() -> None:
     store, queue = MemoryStore(), MemoryQueue()
 
-    done = enqueue_accounts([A, B, A], queue, store, now=NOW)
+    done = enqueue_accounts([A, B, A], queue, store, CHECKS, now=NOW)
 
     assert done.new_run and done.run_id == "20261123T030000Z" and done.account_ids == (A, B)
     manifest = read_manifest(store, done.run_id)
@@ -46,7 +49,7 @@ def test_enqueue_without_a_run_starts_a_new_one_with_its_manifest() -> None:
 def test_enqueue_with_a_bad_id_names_it_and_sends_nothing() -> None:
     store, queue = MemoryStore(), MemoryQueue()
     with pytest.raises(InvalidAccountIdsError, match="'12345'"):
-        enqueue_accounts([A, "12345"], queue, store, now=NOW)
+        enqueue_accounts([A, "12345"], queue, store, CHECKS, now=NOW)
     assert not queue.sent and not store.objects
 
 
@@ -56,7 +59,7 @@ def test_enqueue_into_a_run_adds_new_accounts_and_withdraws_failures() -> None:
     run_with(store, [A, B], {B: Reason.ROLE_ASSUME_DENIED})
 
     # When B and a new account C are enqueued into it
-    done = enqueue_accounts([B, C], queue, store, run_id=RUN_ID, now=NOW)
+    done = enqueue_accounts([B, C], queue, store, CHECKS, run_id=RUN_ID, now=NOW)
 
     # Then the manifest expects C, and both are outstanding until they land
     assert not done.new_run
@@ -72,8 +75,12 @@ def test_replay_sends_the_chosen_failures_once() -> None:
     run_with(store, [A, B, C], {B: Reason.ROLE_ASSUME_DENIED, C: Reason.THROTTLED})
 
     # When the role failures are replayed, twice
-    first = replay_failures(store, queue, RUN_ID, reasons={"ROLE_ASSUME_DENIED"}, now=NOW)
-    second = replay_failures(store, queue, RUN_ID, reasons={"ROLE_ASSUME_DENIED"}, now=NOW)
+    first = replay_failures(
+        store, queue, RUN_ID, reasons={"ROLE_ASSUME_DENIED"}, checks=CHECKS, now=NOW
+    )
+    second = replay_failures(
+        store, queue, RUN_ID, reasons={"ROLE_ASSUME_DENIED"}, checks=CHECKS, now=NOW
+    )
 
     # Then B was sent once, with a fresh attempt counter and trigger replay
     assert set(first.sent) == {B} and not second.sent and second.already_replaying == (B,)
@@ -88,7 +95,7 @@ def test_a_dry_run_replay_sends_and_withdraws_nothing() -> None:
     store, queue = MemoryStore(), MemoryQueue()
     run_with(store, [A, B], {B: Reason.THROTTLED})
 
-    replay = replay_failures(store, queue, RUN_ID, dry_run=True, now=NOW)
+    replay = replay_failures(store, queue, RUN_ID, dry_run=True, checks=CHECKS, now=NOW)
 
     assert set(replay.sent) == {B} and not queue.sent
     assert set(read_ledger(store, RUN_ID).failures) == {B}
@@ -99,7 +106,7 @@ def test_a_replay_whose_send_fails_puts_the_failure_records_back() -> None:
     run_with(store, [A, B], {B: Reason.THROTTLED})
 
     with pytest.raises(DeliveryError):
-        replay_failures(store, queue, RUN_ID, now=NOW)
+        replay_failures(store, queue, RUN_ID, checks=CHECKS, now=NOW)
 
     ledger = read_ledger(store, RUN_ID)
     assert set(ledger.failures) == {B} and ledger.complete
@@ -109,6 +116,6 @@ def test_replay_of_an_account_that_did_not_fail_says_so() -> None:
     store, queue = MemoryStore(), MemoryQueue()
     run_with(store, [A, B], {B: Reason.THROTTLED})
 
-    replay = replay_failures(store, queue, RUN_ID, accounts=[A], now=NOW)
+    replay = replay_failures(store, queue, RUN_ID, accounts=[A], checks=CHECKS, now=NOW)
 
     assert not replay.sent and replay.not_failed == (A,) and not queue.sent

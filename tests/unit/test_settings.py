@@ -20,6 +20,7 @@ WORKER = {
 }
 PRODUCER = {
     "WORK_QUEUE_URL": WORKER["WORK_QUEUE_URL"],
+    "CONTROL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/credreports-control",
     "REPORT_BUCKET": "credreports-reports",
 }
 DLQ = {
