@@ -18,7 +18,7 @@ from tests.support.builders import scheduled_event
 from tests.support.chaos import run_chaos
 from tests.support.emulator import list_keys, read_notifications, subscribe_queue_to_topic
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, read_run
+from tests.support.ledger import assert_announced_once, assert_every_account_accounted_for, read_run
 
 SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
@@ -52,15 +52,15 @@ def test_chaos_run_of_300_accounts_loses_nothing() -> None:
 def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
     stack: Resources, faults: Faults
 ) -> None:
-    # Given an organization of 3+ pages whose third ListAccounts page fails
+    # Given an organization of 3+ pages whose third page of accounts fails
     org = seed_organization(59, direct=True)
-    faults.fail("organizations.ListAccounts", "ServiceException", 500, calls={3})
+    faults.fail("organizations.ListAccountsForParent", "ServiceException", 500, calls={3})
     pipeline = LocalPipeline(stack)
 
     # When the schedule fires, the producer fails closed
     with pytest.raises(Exception, match="ServiceException"):
         pipeline.start(SCHEDULE)
-    assert faults.fired["fail:organizations.ListAccounts"] == 1
+    assert faults.fired["fail:organizations.ListAccountsForParent"] == 1
     sqs = boto3.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=stack.work_queue_url, AttributeNames=["All"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
@@ -92,7 +92,9 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
     assert set(outcome.reports) == org.ids()
     assert len(list_keys(stack.bucket, "reports/")) == len(org.ids())
-    assert len(list_keys(stack.bucket, "runs/")) == 1
+    assert len([k for k in list_keys(stack.bucket, "runs/") if k.endswith("manifest.json")]) == 1
+    # ...and announced once
+    assert_announced_once(pipeline, RUN_ID)
 
 
 def test_duplicate_deliveries_of_a_denied_account_give_one_failure_record(

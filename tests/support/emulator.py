@@ -50,9 +50,10 @@ def subscribe_queue_to_topic(topic_arn: str, name: str = "digest-reader") -> str
     return url
 
 
-def read_notifications(queue_url: str) -> list[dict[str, Any]]:
-    """The SNS messages delivered to ``queue_url`` (subject, JSON body,
-    attributes), taken off the queue."""
+def read_notifications(queue_url: str, kind: str = "failure-digest") -> list[dict[str, Any]]:
+    """The SNS messages of ``kind`` delivered to ``queue_url`` (subject, JSON
+    body, attributes); every message is taken off the queue. The topic also
+    carries the run summaries (kind ``run-summary``, plain text)."""
     sqs = boto3.client("sqs")
     received = []
     while True:
@@ -63,6 +64,9 @@ def read_notifications(queue_url: str) -> list[dict[str, Any]]:
             return received
         for message in messages:
             envelope = json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if envelope.get("MessageAttributes", {}).get("kind", {}).get("Value") != kind:
+                continue
             received.append(
                 {
                     "subject": envelope["Subject"],
@@ -70,4 +74,3 @@ def read_notifications(queue_url: str) -> list[dict[str, Any]]:
                     "attributes": envelope.get("MessageAttributes", {}),
                 }
             )
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -274,6 +274,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"Wrote every finding (json, OCSF): {' '.join(str(p) for p in shown.files)}")
     print(f"\n{shown.table}")
+    for path in result.notifications:
+        if path.name.startswith("sns-") and "run-summary" in path.name:
+            print("\nThe run announced (SNS, kind run-summary):\n")
+            print(json.loads(path.read_text(encoding="utf-8"))["message"])
+    print(
+        f"What the run announced (SNS and EventBridge): {len(result.notifications)} file(s) "
+        f"under {out_dir / 'notifications'}/"
+    )
+    if result.report is not None:
+        print(f"The run's report: {result.report}")
     return EXIT_OK if ledger.complete else EXIT_NOT_DONE
 
 

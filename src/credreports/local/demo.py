@@ -5,10 +5,11 @@ handlers. The CLI's ``demo`` command renders what this returns.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.ledger import RunLedger, outcome_keys, read_ledger
 from credreports.local import stack
+from credreports.local.announcements import AnnouncementCapture
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.realistic import RealisticReports, realistic_reports
 from credreports.local.resources import Resources
@@ -134,15 +136,26 @@ class DemoResult:
     organization: SeededOrganization
     files_written: list[Path]
     elapsed_seconds: float
+    # What the run announced (SNS run summary, EventBridge event), as written
+    # under out/notifications/, and the HTML report under out/.
+    notifications: list[Path] = field(default_factory=list)
+    report: Path | None = None
     store: ReportStore | None = None  # the run's bucket, while the emulator runs
 
 
 def export(store: ReportStore, ledger: RunLedger, out_dir: Path) -> list[Path]:
-    """Copy the run's reports, failure records and manifest under ``out_dir``,
-    at the same keys as in the bucket."""
+    """Copy the run's reports, failure records, manifest, summary, HTML report
+    and findings under ``out_dir``, at the same keys as in the bucket."""
     keys = [*ledger.reports.values(), *(f.key for f in ledger.failures.values())]
     if ledger.manifest is not None:
         keys.append(layout.manifest_key(store.prefix, ledger.run_id))
+    for summarized in (
+        layout.summary_key(store.prefix, ledger.run_id),
+        layout.summary_report_key(store.prefix, ledger.run_id),
+        layout.findings_key(store.prefix, ledger.run_id),
+    ):
+        if store.exists(summarized):
+            keys.append(summarized)
     written = []
     for key in keys:
         path = out_dir / key
@@ -220,15 +233,38 @@ def _run_demo(
     report_progress()
     ledger = read_ledger(store, run_id)
     written = export(store, ledger, out_dir)
+    notifications = write_notifications(pipeline.announcements.collect(), out_dir)
+    report = out_dir / layout.summary_report_key(store.prefix, run_id)
     return DemoResult(
         run_id=run_id,
         producer_summary=summary,
         ledger=ledger,
         organization=organization,
         files_written=written,
+        notifications=notifications,
+        report=report if report.exists() else None,
         elapsed_seconds=time.monotonic() - started,
         store=store,
     )
+
+
+def write_notifications(captured: AnnouncementCapture, out_dir: Path) -> list[Path]:
+    """What the run announced, one JSON file per message, under ``out_dir/notifications/``:
+    the SNS messages of the topic (run summary, failure digests) and the
+    EventBridge events, as their subscribers received them."""
+    folder = out_dir / "notifications"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, message in enumerate(captured.sns, start=1):
+        path = folder / f"sns-{index:02d}-{message.kind or 'message'}.json"
+        path.write_text(json.dumps(message.as_dict(), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    for index, event in enumerate(captured.events, start=1):
+        name = event.detail_type.lower().replace(" ", "-")
+        path = folder / f"event-{index:02d}-{name}.json"
+        path.write_text(json.dumps(event.as_dict(), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def in_scope(organization: SeededOrganization) -> list[str]:
