@@ -246,7 +246,8 @@ def print_table(r: dict[str, Any]) -> None:
                 f"cost / run, {int(n):,} accounts",
                 f"${c[n]['ours']['per_run']:.4f} vs Step Functions "
                 f"${c[n]['step_functions']['per_run']:.4f}: {c[n]['ratio']:.1f}x "
-                f"({c[n]['ratio_with_a_day_of_idle_polling']:.1f}x with a day of idle polling)",
+                f"({c[n]['ratio_with_a_day_of_idle_polling']:.1f}x with a day of idle polling, "
+                f"{c[n]['ratio_with_a_day_of_fixed_costs']:.1f}x with the KMS keys' day too)",
                 verdict(c[n]["ratio"] >= 10),
             )
         )

@@ -14,6 +14,9 @@ SFN_TRANSITION = 0.025 / 1_000
 SNS_PUBLISH = 0.50 / 1_000_000
 S3_PUT = 0.005 / 1_000
 KMS_REQUEST = 0.03 / 10_000
+# A customer managed key, per month (us-east-1 list; AWS prices it, DESIGN.md does not).
+KMS_KEY_MONTH = 1.00
+DAYS_PER_MONTH = 30
 
 # Requests that cost nothing: STS, IAM and Organizations are free APIs; S3
 # GETs are not made on the happy path.
@@ -39,7 +42,18 @@ class Assumptions:
     # assume 5 pollers x 3 long polls (20 s) a minute per queue, for the work
     # queue and the dead-letter queue, charged to one run a day.
     idle_receives_per_day: int = 2 * 5 * 3 * 60 * 24
-    s3_encryption: str = "SSE-S3 (no KMS request per PUT)"
+    s3_encryption: str = "SSE-KMS with S3 Bucket Keys (ReportEncryption NewKmsKey, the default)"
+    # Customer managed keys of the stack: the report key and the topic's key.
+    kms_keys: int = 2
+    # With S3 Bucket Keys, S3 asks KMS for a bucket-level key per requesting
+    # session and reuses it for a while, instead of a data key per object. AWS
+    # does not publish how long; assumed: 7 writer sessions (5 worker
+    # containers, the producer, the dlq_handler), each asking again every 5
+    # minutes for an hour.
+    kms_sessions_per_run: int = 7
+    kms_requests_per_session: int = 12
+    # Each publish to the encrypted topic: one data key request (SNS may cache).
+    kms_requests_per_publish: int = 1
 
 
 def price_of(requests: dict[str, float]) -> float:
@@ -65,11 +79,42 @@ def ours(
         "requests": price_of(requests_per_account) * accounts,
         "lambda_requests": invocations_per_account * accounts * LAMBDA_REQUEST,
         "lambda_duration": billed_seconds_per_account * accounts * gb * LAMBDA_GB_SECOND,
+        "kms_requests": kms_requests_per_run(requests_per_account, accounts, assumptions)
+        * KMS_REQUEST,
     }
     parts["per_run"] = sum(parts.values())
     parts["idle_polling_per_day"] = assumptions.idle_receives_per_day * SQS_REQUEST
     parts["per_run_with_a_day_of_idle_polling"] = parts["per_run"] + parts["idle_polling_per_day"]
+    # The keys cost the same whatever the runs do: a day's share of a month.
+    parts["kms_keys_per_day"] = assumptions.kms_keys * KMS_KEY_MONTH / DAYS_PER_MONTH
+    parts["per_run_with_a_day_of_fixed_costs"] = (
+        parts["per_run_with_a_day_of_idle_polling"] + parts["kms_keys_per_day"]
+    )
+    # What the same run would ask of KMS without Bucket Keys (a data key per
+    # object written), for comparison; not part of the totals.
+    parts["kms_requests_without_bucket_keys"] = (
+        kms_requests_per_run(requests_per_account, accounts, assumptions, bucket_keys=False)
+        * KMS_REQUEST
+    )
     return parts
+
+
+def kms_requests_per_run(
+    requests_per_account: dict[str, float],
+    accounts: int,
+    assumptions: Assumptions,
+    *,
+    bucket_keys: bool = True,
+) -> float:
+    """KMS requests of one run: S3's data keys (per session and period with
+    Bucket Keys, per object without) and the encrypted topic's publishes.
+    The emulator makes none, so they are modelled, not counted."""
+    if bucket_keys:
+        s3 = float(assumptions.kms_sessions_per_run * assumptions.kms_requests_per_session)
+    else:
+        s3 = requests_per_account.get("s3.PutObject", 0.0) * accounts
+    publishes = requests_per_account.get("sns.Publish", 0.0) * accounts
+    return s3 + publishes * assumptions.kms_requests_per_publish
 
 
 def step_functions(
@@ -115,5 +160,7 @@ def model(
             "ratio": theirs["per_run"] / mine["per_run"],
             "ratio_with_a_day_of_idle_polling": theirs["per_run"]
             / mine["per_run_with_a_day_of_idle_polling"],
+            "ratio_with_a_day_of_fixed_costs": theirs["per_run"]
+            / mine["per_run_with_a_day_of_fixed_costs"],
         }
     return {"assumptions": asdict(assumptions), "runs": runs}

@@ -23,7 +23,8 @@ class AccountSource(Protocol):
 class ReportSource(Protocol):
     """IAM in a member account (adapters.credential_report.CredentialReports)."""
 
-    def generate(self, account_id: str, run_id: str = "") -> str: ...
+    def generate(self, account_id: str, run_id: str = "") -> str:
+        """``run_id`` names the member-account session (credreports-<run id>)."""
 
     def fetch(self, account_id: str, run_id: str = "") -> CredentialReport: ...
 

@@ -13,8 +13,9 @@ import and no AWS:
    project's functions and methods: names resolved through the imports, and
    method calls resolved through the receiver's type where annotations,
    dataclass fields, ``self.x = param`` assignments or constructor calls tell
-   it. A method call on a receiver of unknown type counts every project method
-   of that name (except names that are also methods of dict, list, str, set,
+   it. A method call on a receiver of unknown type, or typed by a Protocol
+   (credreports.ports: the logic's view of an adapter), counts every project
+   method of that name (except names that are also methods of dict, list, str, set,
    which would match everything), so a gap in the inference can only make the
    result larger, and a larger result fails the test loudly.
 3. Operations become IAM actions through botocore's service model (signing
@@ -67,6 +68,8 @@ class ClassInfo:
     # attribute name -> annotation expression (evaluated in the class's module)
     attributes: dict[str, ast.expr] = field(default_factory=dict)
     service: str | None = None
+    # A typing.Protocol: its methods are stubs, the implementations are elsewhere.
+    is_protocol: bool = False
 
     @property
     def qualname(self) -> str:
@@ -165,6 +168,11 @@ class Project:
     @staticmethod
     def _index_class(module: str, node: ast.ClassDef) -> ClassInfo:
         info = ClassInfo(module=module, name=node.name, node=node)
+        info.is_protocol = any(
+            (isinstance(base, ast.Name) and base.id == "Protocol")
+            or (isinstance(base, ast.Attribute) and base.attr == "Protocol")
+            for base in node.bases
+        )
         for item in node.body:
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
                 info.methods[item.name] = item  # type: ignore[assignment]
@@ -320,6 +328,9 @@ class _Walker:
                 self._reach_target(self.project.resolve(target.name, node.attr))
                 return
         receiver = self._type_of(module, node.value, types, owner)
+        if receiver is not None and receiver.is_protocol:
+            self.reach_by_name(node.attr)
+            return
         if receiver is not None:
             method = self.project.method(receiver, node.attr)
             if method is not None:

@@ -178,3 +178,29 @@ def test_code_the_handler_never_reaches_does_not_count(tmp_path: Path) -> None:
     )
 
     assert project.usage("handler.app.lambda_handler").operations == frozenset()
+
+
+def test_receivers_typed_by_a_protocol_count_the_implementations(tmp_path: Path) -> None:
+    # The logic sees adapters through Protocols (credreports.ports), whose
+    # methods are stubs: the calls are in the classes that implement them.
+    project = _project(
+        tmp_path,
+        """
+        from typing import Protocol
+
+        class Sender(Protocol):
+            def send_all(self, bodies: list[str]) -> None: ...
+
+        def enqueue(queue: Sender) -> None:
+            queue.send_all(["x"])
+        """,
+        """
+        from pkg.adapters import Queue
+        from pkg.logic import enqueue
+
+        def lambda_handler(event, context):
+            enqueue(Queue("q"))
+        """,
+    )
+
+    assert project.usage("handler.app.lambda_handler").operations == {("sqs", "SendMessageBatch")}

@@ -3,6 +3,7 @@ ReportStore), for the unit tests of the logic: no emulator, no threads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,13 @@ from typing import Any
 from credreports.adapters.credential_report import CredentialReport
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
-from credreports.adapters.storage import ReportStore
-from credreports.errors import CollectionError, DeliveryError, OrganizationListingError
+from credreports.adapters.storage import ReportStore, Versioned
+from credreports.errors import (
+    CollectionError,
+    ConcurrentUpdateError,
+    DeliveryError,
+    OrganizationListingError,
+)
 
 
 class MemoryStore(ReportStore):
@@ -35,9 +41,31 @@ class MemoryStore(ReportStore):
         from credreports import layout
 
         key = layout.report_key(self.prefix, run_id, account_id)
-        self.objects[key] = content
-        self.metadata[key] = metadata
+        # Written once (If-None-Match: *): a stored report stays.
+        if key not in self.objects:
+            self.objects[key] = content
+            self.metadata[key] = metadata
         return key
+
+    def get_versioned_json(self, key: str) -> Versioned | None:
+        if key not in self.objects:
+            return None
+        return Versioned(document=json.loads(self.objects[key]), etag=self._etag(key))
+
+    def create_json(self, key: str, document: Any) -> str:
+        if key in self.objects:
+            raise ConcurrentUpdateError(f"{key} exists already")
+        self.put_json(key, document)
+        return self._etag(key)
+
+    def replace_json(self, key: str, document: Any, etag: str) -> str:
+        if key not in self.objects or self._etag(key) != etag:
+            raise ConcurrentUpdateError(f"{key} changed since it was read")
+        self.put_json(key, document)
+        return self._etag(key)
+
+    def _etag(self, key: str) -> str:
+        return '"' + hashlib.md5(self.objects[key], usedforsecurity=False).hexdigest() + '"'
 
     def get_json(self, key: str) -> Any | None:
         return json.loads(self.objects[key]) if key in self.objects else None

@@ -108,7 +108,7 @@ def cmd_start(args: argparse.Namespace, target: Target) -> int:
 def _store(target: Target) -> ReportStore:
     target.require("bucket")
     assert target.bucket is not None
-    return ReportStore(target.bucket, target.prefix)
+    return ReportStore(target.bucket, target.prefix, client=target.bucket_client())
 
 
 def _work_queue(target: Target) -> Queue:

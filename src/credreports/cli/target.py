@@ -3,6 +3,11 @@
 ``--stack NAME`` (or CREDREPORTS_STACK) reads the stack's outputs; explicit
 options override any of them, so the commands also work without
 CloudFormation access or against resources created some other way.
+
+The bucket may live in another account (the logging account,
+templates/report-bucket.yaml): ``--bucket-profile`` names the AWS profile
+whose credentials reach it; the stack, the queues and the producer are still
+reached with ``--profile`` (or the usual environment).
 """
 
 from __future__ import annotations
@@ -10,7 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from typing import Any
 
+import boto3
+import botocore.exceptions
+
+from credreports import aws
 from credreports.adapters.cloudformation import stack_outputs
 from credreports.layout import normalise_prefix
 
@@ -36,6 +46,19 @@ class Target:
     bucket: str | None
     prefix: str
     producer_function: str | None
+    bucket_profile: str | None = None
+    region: str | None = None
+
+    def bucket_client(self) -> Any:
+        """The S3 client for the report bucket: from ``--bucket-profile`` when
+        given, else None (the store uses the usual credentials)."""
+        if not self.bucket_profile:
+            return None
+        try:
+            session = boto3.Session(profile_name=self.bucket_profile, region_name=self.region)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise TargetError(f"--bucket-profile: {exc}") from None
+        return session.client("s3", config=aws.RETRY_CONFIG)
 
     def require(self, *names: str) -> None:
         """Raise TargetError naming every option that is needed and missing."""
@@ -64,6 +87,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--profile", help="AWS profile (default: the usual AWS environment)")
     group.add_argument("--region", help="AWS region (default: the usual AWS environment)")
+    group.add_argument(
+        "--bucket-profile",
+        metavar="PROFILE",
+        help="AWS profile for the report bucket, when it lives in another account "
+        "(default: the same credentials as the rest)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> Target:
@@ -74,4 +103,10 @@ def resolve(args: argparse.Namespace) -> Target:
         given = getattr(args, dest)
         values[dest] = given if given is not None else outputs.get(output)
     prefix = normalise_prefix(values.pop("prefix") or "")
-    return Target(stack=args.stack, prefix=prefix, **values)
+    return Target(
+        stack=args.stack,
+        prefix=prefix,
+        bucket_profile=args.bucket_profile,
+        region=args.region,
+        **values,
+    )

@@ -76,11 +76,7 @@ class WorkerBatch:
         decided: list[tuple[Record, Decision]] = []
         unfinished = 0
         for record, future in futures:
-            if (
-                not future.done()
-                or future.cancelled()
-                or isinstance(future.exception(), OutOfTime)
-            ):
+            if not future.done() or future.cancelled() or isinstance(future.exception(), OutOfTime):
                 unfinished += 1
                 account_id, run_id = salvage_ids(record.body)
                 logger.warning(

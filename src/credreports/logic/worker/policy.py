@@ -26,7 +26,7 @@ from credreports.ports import ReportSink, ReportSource
 INLINE_POLL_SECONDS = 2.0
 
 
-class OutOfTime(Exception):  # noqa: N818 - a signal, not an error of the account
+class OutOfTime(Exception):
     """The invocation's time budget ended before the record's next AWS call:
     the record is left unfinished and SQS delivers it again. Not a
     CollectionError: it says nothing about the account."""

@@ -1,0 +1,55 @@
+"""--bucket-profile: the report bucket read with another profile's credentials
+(the bucket in a logging account), everything else with the usual ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.deployed import Deployed, RunCli
+from tests.support.faults import Faults
+from tests.support.ledger import run_to_the_end
+
+
+@pytest.fixture
+def logging_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile logging]\n"
+        "aws_access_key_id = AKIALOGGINGACCOUNT01\n"
+        "aws_secret_access_key = logging-secret\n"
+        "region = us-east-1\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return "logging"
+
+
+def test_status_reads_the_bucket_with_the_bucket_profile(
+    deployed: Deployed, run_cli: RunCli, faults: Faults, logging_profile: str
+) -> None:
+    # Given a finished run, and a bucket that refuses the usual credentials
+    # (fault injection on the default session: the bucket is in another account)
+    summary, _ = run_to_the_end(deployed.pipeline(), deployed.organization.ids())
+    for operation in ("s3.ListObjectsV2", "s3.GetObject"):
+        faults.fail(operation, "AccessDenied", 403)
+
+    # When status runs without and then with the bucket's profile
+    refused = run_cli("status", *deployed.target)
+    answered = run_cli("status", "--bucket-profile", logging_profile, *deployed.target)
+
+    # Then the usual credentials are refused, the bucket profile's are not,
+    # while the stack's outputs still came from the usual ones
+    assert refused.code == 1 and "AccessDenied" in refused.err
+    assert answered.code == 0, answered.err
+    assert f"Run {summary['run_id']}: complete" in answered.out
+
+
+def test_an_unknown_bucket_profile_is_invalid_input(
+    deployed: Deployed, run_cli: RunCli, logging_profile: str
+) -> None:
+    result = run_cli("status", "--bucket-profile", "nope", *deployed.target)
+
+    assert result.code == 2
+    assert "--bucket-profile" in result.err and "nope" in result.err
