@@ -23,8 +23,8 @@ import json
 import random
 import re
 import threading
-import urllib.parse
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -281,9 +281,10 @@ class Faults:
         for rule in self._latency:
             if rule.operations is not None and qualified not in rule.operations:
                 continue
-            if rule.accounts is not None and self._account_of_request(
-                qualified, request
-            ) not in rule.accounts:
+            if (
+                rule.accounts is not None
+                and self._account_of_request(qualified, request) not in rule.accounts
+            ):
                 continue
             with self._lock:
                 if rule.remaining is not None:

@@ -18,8 +18,8 @@ from credreports.logic.worker.batch import SEND_MARGIN_SECONDS, Record, WorkerBa
 from credreports.logic.worker.policy import (
     AccountCollector,
     Decision,
-    OutOfTime,
     Outcome,
+    OutOfTime,
     RetryPolicy,
 )
 from tests.support.builders import work_body
@@ -130,9 +130,7 @@ def policy_collector(
 ) -> tuple[AccountCollector, ScriptedReports, MemoryStore]:
     reports = ScriptedReports({A: script})
     store = MemoryStore()
-    policy = RetryPolicy(
-        max_attempts=45, retry_delay_seconds=60, inline_wait_seconds=inline_wait
-    )
+    policy = RetryPolicy(max_attempts=45, retry_delay_seconds=60, inline_wait_seconds=inline_wait)
     return AccountCollector(reports, store, policy, clock.sleep, clock.monotonic), reports, store
 
 
@@ -167,7 +165,7 @@ def test_no_call_starts_after_the_deadline() -> None:
 
 def test_one_record_with_every_call_timing_out_fits_the_worker_timeout() -> None:
     # The worker's timeout, as deployed
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader
     timeout = template["Resources"]["WorkerFunction"]["Properties"]["Timeout"]
 
     # Every call of a record on every attempt waits its connect and read timeouts
@@ -180,6 +178,4 @@ class _CloudFormationLoader(yaml.SafeLoader):
     """Reads !Ref, !Sub, ... as plain values (only literals are read here)."""
 
 
-_CloudFormationLoader.add_multi_constructor(
-    "!", lambda loader, suffix, node: None
-)
+_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)

@@ -14,7 +14,6 @@ from credreports.local import checkout
 from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
 from credreports.local.resources import Resources
 
-
 # The functions' timeouts in template.yaml (tests/infra checks they agree): the
 # local loop fails an invocation still running then, as Lambda does.
 PRODUCER_TIMEOUT_SECONDS = 900
