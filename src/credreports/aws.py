@@ -71,7 +71,7 @@ def worst_call_seconds(config: Config) -> float:
     merged = RETRY_CONFIG.merge(config)
     attempts = int(merged.retries["max_attempts"])
     per_attempt = float(merged.connect_timeout) + float(merged.read_timeout)
-    backoffs = sum(
+    backoffs: int = sum(
         min(2 ** (retry - 1), _MAX_BACKOFF) + _RETRY_AFTER_ALLOWANCE for retry in range(1, attempts)
     )
     return attempts * per_attempt + backoffs

@@ -18,7 +18,12 @@ from tests.support.builders import scheduled_event
 from tests.support.chaos import run_chaos
 from tests.support.emulator import list_keys, read_notifications, subscribe_queue_to_topic
 from tests.support.faults import Faults
-from tests.support.ledger import assert_announced_once, assert_every_account_accounted_for, read_run
+from tests.support.ledger import (
+    assert_announced_once,
+    assert_every_account_accounted_for,
+    read_run,
+    run_to_the_end,
+)
 
 SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
@@ -49,16 +54,33 @@ def test_chaos_run_of_300_accounts_loses_nothing() -> None:
     assert result.fired["crash_mid_batch"] > 3
 
 
-def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
+def test_a_failed_listing_page_is_asked_again_from_its_token_not_from_page_1(
     stack: Resources, faults: Faults
 ) -> None:
-    # Given an organization of 3+ pages whose third page of accounts fails
+    # Given an organization whose third page of accounts fails once
     org = seed_organization(59, direct=True)
     faults.fail("organizations.ListAccountsForParent", "ServiceException", 500, calls={3})
     pipeline = LocalPipeline(stack)
 
+    # When the schedule fires
+    summary, outcome = run_to_the_end(pipeline, org.ids(), SCHEDULE)
+
+    # Then page 3 alone was asked again, and the run is whole
+    assert faults.fired["fail:organizations.ListAccountsForParent"] == 1
+    assert summary["enqueued"] == 60 and set(outcome.reports) == org.ids()
+    assert outcome.manifest is not None and outcome.manifest.enqueued
+
+
+def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
+    stack: Resources, faults: Faults
+) -> None:
+    # Given an organization whose third page of accounts is refused
+    org = seed_organization(59, direct=True)
+    faults.fail("organizations.ListAccountsForParent", "AccessDeniedException", 400, calls={3})
+    pipeline = LocalPipeline(stack)
+
     # When the schedule fires, the producer fails closed
-    with pytest.raises(Exception, match="ServiceException"):
+    with pytest.raises(Exception, match="AccessDeniedException"):
         pipeline.start(SCHEDULE)
     assert faults.fired["fail:organizations.ListAccountsForParent"] == 1
     sqs = boto3.client("sqs")
@@ -67,7 +89,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     manifest = read_run(stack.bucket, RUN_ID).manifest
     assert manifest is not None
     assert manifest.status is ManifestStatus.LISTING_FAILED and manifest.accounts == ()
-    assert "ServiceException" in (manifest.error or "")
+    assert "AccessDeniedException" in (manifest.error or "")
 
     # When Lambda retries the same scheduled event, the run completes once
     summary = pipeline.start(SCHEDULE)

@@ -106,6 +106,7 @@ class WorkerBatch:
         """Start every record and wait for them until ``deadline``; the
         futures, done or not, in the order of ``records``."""
         workers = max(1, min(self.concurrency, len(records)))
+        timeout = None if deadline is None else max(0.0, deadline - self.clock())
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record")
         try:
             # Each record in a copy of the handler's context: its log keys stay its own.
@@ -116,7 +117,6 @@ class WorkerBatch:
                 )
                 for record in records
             ]
-            timeout = None if deadline is None else max(0.0, deadline - self.clock())
             wait([future for _, future in futures], timeout=timeout)
         finally:
             # Never join: a thread stuck in a call must not hold the invocation
