@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration e2e soak clean
+.PHONY: demo test lint typecheck unit integration e2e soak clean screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
+
+# The README's picture of what a run ends with: the demo's report, in headless
+# Chromium (apt-get install chromium).
+SCREENSHOT := docs/run-report.png
+screenshot: $(STAMP)
+	rm -rf build/screenshot
+	$(BIN)/credreports demo --accounts 10 --out build/screenshot > build/screenshot.log
+	$(BIN)/python -m tests.support.browser \
+		"$$(ls build/screenshot/runs/date=*/run=*/report.html)" $(SCREENSHOT) 960,1180
 
 clean:
 	rm -rf $(VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache
