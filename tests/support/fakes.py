@@ -4,16 +4,18 @@ ReportStore), for the unit tests of the logic: no emulator, no threads."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
+from credreports import layout
 from credreports.adapters.credential_report import CredentialReport
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
-from credreports.adapters.storage import ReportStore, Versioned
+from credreports.adapters.storage import ReportStore, StoredObject, Versioned
 from credreports.errors import (
     CollectionError,
     ConcurrentUpdateError,
@@ -177,3 +179,99 @@ class ScriptedReports:
         return CredentialReport(
             content=self.content, generated_time=datetime(2026, 11, 23, 2, 1, tzinfo=UTC)
         )
+
+
+class MemoryBucket(ReportStore):
+    """A bucket in a dict, with every ReportStore call the summarizer makes:
+    listings with LastModified, metadata, conditional writes of any body,
+    streams, folders. (MemoryStore's ``objects`` and ``metadata`` are dicts,
+    which the listing methods of these names would shadow.)"""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.bucket = "memory"
+        self.prefix = prefix
+        self.blobs: dict[str, bytes] = {}
+        self.meta: dict[str, dict[str, str]] = {}
+        self.modified: dict[str, datetime] = {}
+        self.puts: list[str] = []
+
+    def _store(self, key: str, body: bytes | IO[bytes], metadata: dict[str, str] | None) -> str:
+        self.blobs[key] = body if isinstance(body, bytes) else body.read()
+        self.meta[key] = dict(metadata or {})
+        self.modified[key] = datetime.now(UTC)
+        self.puts.append(key)
+        return self._etag(key)
+
+    def _etag(self, key: str) -> str:
+        return '"' + hashlib.md5(self.blobs[key], usedforsecurity=False).hexdigest() + '"'
+
+    def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
+        self._store(key, json.dumps(document, default=str).encode(), metadata)
+        return key
+
+    def put_report(
+        self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
+    ) -> str:
+        key = layout.report_key(self.prefix, run_id, account_id)
+        if key not in self.blobs:
+            self._store(key, content, metadata)
+        return key
+
+    def create_object(self, key: str, body: bytes | IO[bytes], content_type: str) -> str:
+        if key in self.blobs:
+            raise ConcurrentUpdateError(f"{key} exists already")
+        return self._store(key, body, None)
+
+    def replace_object(
+        self, key: str, body: bytes | IO[bytes], content_type: str, etag: str
+    ) -> str:
+        if key not in self.blobs or self._etag(key) != etag:
+            raise ConcurrentUpdateError(f"{key} changed since it was read")
+        return self._store(key, body, None)
+
+    def create_json(self, key: str, document: Any) -> str:
+        return self.create_object(key, json.dumps(document).encode(), "application/json")
+
+    def replace_json(self, key: str, document: Any, etag: str) -> str:
+        return self.replace_object(key, json.dumps(document).encode(), "application/json", etag)
+
+    def get_versioned_json(self, key: str) -> Versioned | None:
+        if key not in self.blobs:
+            return None
+        return Versioned(document=json.loads(self.blobs[key]), etag=self._etag(key))
+
+    def get_json(self, key: str) -> Any | None:
+        return json.loads(self.blobs[key]) if key in self.blobs else None
+
+    def etag(self, key: str) -> str | None:
+        return self._etag(key) if key in self.blobs else None
+
+    def read(self, key: str) -> bytes:
+        return self.blobs[key]
+
+    def open(self, key: str) -> IO[bytes] | None:
+        return io.BytesIO(self.blobs[key]) if key in self.blobs else None
+
+    def exists(self, key: str) -> bool:
+        return key in self.blobs
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        return iter(sorted(k for k in self.blobs if k.startswith(prefix)))
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        return iter(StoredObject(k, self.modified[k]) for k in self.keys(prefix))
+
+    def metadata(self, key: str) -> dict[str, str]:
+        return dict(self.meta[key])
+
+    def folders(self, prefix: str) -> list[str]:
+        return sorted(
+            {
+                prefix + k[len(prefix) :].split("/")[0] + "/"
+                for k in self.keys(prefix)
+                if "/" in k[len(prefix) :]
+            }
+        )
+
+    def delete(self, key: str) -> None:
+        self.blobs.pop(key, None)
