@@ -138,32 +138,34 @@ def dumps(document: Any) -> str:
 
 
 def aws_like_account_listing() -> None:
-    """ListAccounts as AWS answers it: 20 accounts a page. moto builds and sorts
-    the whole organization for every page (a quadratic listing that is the
-    emulator's cost, not the producer's), so the sorted list is kept while the
-    organization does not change."""
+    """ListAccountsForParent as AWS answers it: 20 accounts a page. moto
+    filters and sorts the whole organization for every page (a quadratic
+    listing that is the emulator's cost, not the producer's), so each parent's
+    sorted accounts are kept while the organization does not change."""
     from moto.organizations import utils
     from moto.organizations.models import OrganizationsBackend
     from moto.utilities.paginator import paginate
 
-    utils.PAGINATION_MODEL["list_accounts"]["limit_default"] = 20
-    if getattr(OrganizationsBackend.list_accounts, "bench_patched", False):
+    utils.PAGINATION_MODEL["list_accounts_for_parent"]["limit_default"] = 20
+    if getattr(OrganizationsBackend.list_accounts_for_parent, "bench_patched", False):
         return
-    cache: dict[tuple[int, int, str, str], list[Any]] = {}
+    cache: dict[tuple[int, int, str, str, str], list[Any]] = {}
 
-    def list_accounts(self: OrganizationsBackend) -> list[Any]:
-        # The bench never changes an account once listed; a reset or a new
+    def list_accounts_for_parent(self: OrganizationsBackend, parent_id: str) -> list[Any]:
+        # The bench never moves an account once listed; a reset or a new
         # account changes the key.
-        key = (id(self), len(self.accounts), self.accounts[0].id, self.accounts[-1].id)
+        key = (id(self), len(self.accounts), self.accounts[0].id, self.accounts[-1].id, parent_id)
         if key not in cache:
-            cache.clear()
-            described = [account.describe() for account in self.accounts]
-            cache[key] = sorted(described, key=lambda x: x["JoinedTimestamp"])
+            if len(cache) > 1000:
+                cache.clear()
+            parent = self.validate_parent_id(parent_id)
+            found = [account for account in self.accounts if account.parent_id == parent]
+            cache[key] = sorted(found, key=lambda account: account.create_time)
         return cache[key]
 
-    patched = paginate(pagination_model=utils.PAGINATION_MODEL)(list_accounts)
+    patched = paginate(pagination_model=utils.PAGINATION_MODEL)(list_accounts_for_parent)
     patched.bench_patched = True  # type: ignore[attr-defined]
-    OrganizationsBackend.list_accounts = patched  # type: ignore[method-assign]
+    OrganizationsBackend.list_accounts_for_parent = patched  # type: ignore[method-assign]
 
 
 class QueueEmptier:

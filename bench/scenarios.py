@@ -49,20 +49,33 @@ def fresh(emulator: Emulator) -> None:
 def floor_requests(accounts: int, deliveries: int = 2, batch: int = 10) -> dict[str, float]:
     """The fewest requests per account the design allows, for the happy path
     where the report completes on the second poll: one AssumeRole, two
-    Generate, one Get, one Put, and each account's share of the batched calls
-    (ListAccounts pages of 20, the manifest, SendMessageBatch of 10, and per
-    delivery one ReceiveMessage and one DeleteMessageBatch per 10)."""
+    Generate, one Get, one Put, one read of the report by the summarizer, and
+    each account's share of the batched and per-run calls (the OU walk with
+    pages of 20 accounts, the manifest, SendMessageBatch of 10, per delivery
+    one ReceiveMessage and one DeleteMessageBatch per 10; the run check sent,
+    received and deleted once, the summarizer's listings of the run, its
+    three documents and its claim, one SNS message and one event)."""
     batches = math.ceil(accounts / batch)
+    per_run = 1 / accounts
     share = {
         "sts.AssumeRole": 1.0,
         "iam.GenerateCredentialReport": 2.0,
         "iam.GetCredentialReport": 1.0,
-        "s3.PutObject": 1.0 + 1 / accounts,  # the report, and the run's manifest
-        "organizations.ListAccounts": math.ceil(accounts / 20) / accounts,
-        # The producer's send, and each re-enqueue of a batch.
-        "sqs.SendMessageBatch": batches * deliveries / accounts,
-        "sqs.ReceiveMessage": batches * deliveries / accounts,
-        "sqs.DeleteMessageBatch": batches * deliveries / accounts,
+        # The report; the run's manifest; the findings, report, summary and claim.
+        "s3.PutObject": 1.0 + 5 * per_run,
+        # The summarizer reads every report, and the manifest.
+        "s3.GetObject": 1.0 + per_run,
+        # The run's reports, failures and replays, listed by the summarizer.
+        "s3.ListObjectsV2": (math.ceil(accounts / 1000) + 2) * per_run,
+        "organizations.ListRoots": per_run,
+        "organizations.ListOrganizationalUnitsForParent": per_run,
+        "organizations.ListAccountsForParent": math.ceil(accounts / 20) / accounts,
+        # The producer's send, each re-enqueue of a batch, and the run check.
+        "sqs.SendMessageBatch": batches * deliveries / accounts + per_run,
+        "sqs.ReceiveMessage": batches * deliveries / accounts + per_run,
+        "sqs.DeleteMessageBatch": batches * deliveries / accounts + per_run,
+        "sns.Publish": per_run,
+        "eventbridge.PutEvents": per_run,
     }
     return share
 

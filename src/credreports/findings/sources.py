@@ -82,15 +82,19 @@ def account_names(manifest: Any) -> dict[str, str]:
 
     The manifest's shape for names is not settled (a list of ids today);
     this reads a mapping ``account_names``, or lists of objects under
-    ``accounts_info`` or ``accounts`` with an id and a name, and ignores
-    anything else."""
+    ``details`` (the RunManifest's), ``accounts_info`` or ``accounts`` with an
+    id and a name, and ignores anything else."""
     if not isinstance(manifest, Mapping):
         return {}
     names: dict[str, str] = {}
     mapping = manifest.get("account_names")
     if isinstance(mapping, Mapping):
         names.update({str(k): str(v) for k, v in mapping.items() if isinstance(v, str)})
-    for listing in (manifest.get("accounts_info"), manifest.get("accounts")):
+    for listing in (
+        manifest.get("details"),
+        manifest.get("accounts_info"),
+        manifest.get("accounts"),
+    ):
         if not isinstance(listing, list):
             continue
         for item in listing:
