@@ -16,7 +16,7 @@ import pytest
 from credreports import cli, layout
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
-from credreports.local.demo import demo_users
+from credreports.local.demo import demo_users, enable_mfa
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.realistic import realistic_reports
 from credreports.local.resources import Resources
@@ -218,15 +218,7 @@ def set_mfa(org_account: str, user: str, *, enabled: bool) -> None:
         aws_session_token=credentials["SessionToken"],
     )
     if enabled:
-        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user}-mfa")[
-            "VirtualMFADevice"
-        ]["SerialNumber"]
-        iam.enable_mfa_device(
-            UserName=user,
-            SerialNumber=serial,
-            AuthenticationCode1="123456",
-            AuthenticationCode2="654321",
-        )
+        enable_mfa(iam, user)
     else:
         (device,) = iam.list_mfa_devices(UserName=user)["MFADevices"]
         iam.deactivate_mfa_device(UserName=user, SerialNumber=device["SerialNumber"])

@@ -110,16 +110,24 @@ class ReportStore:
         self._put(key, _json_body(document), "application/json", metadata or {})
         return key
 
-    def get_versioned_json(self, key: str) -> Versioned | None:
-        """The JSON document at ``key`` with its ETag, or None if there is none."""
+    def _get(self, key: str) -> dict[str, Any] | None:
+        """GetObject's answer for ``key`` (its body not read yet), or None if
+        there is no object there."""
         try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=key)
+            answer: dict[str, Any] = self._client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if error_code(exc) in {"NoSuchKey", "404"}:
                 return None
             raise _translate(exc) from exc
         except BotoCoreError as exc:
             raise _translate(exc) from exc
+        return answer
+
+    def get_versioned_json(self, key: str) -> Versioned | None:
+        """The JSON document at ``key`` with its ETag, or None if there is none."""
+        answer = self._get(key)
+        if answer is None:
+            return None
         return Versioned(document=json.loads(answer["Body"].read()), etag=str(answer["ETag"]))
 
     def create_json(self, key: str, document: Any) -> str:
@@ -169,14 +177,9 @@ class ReportStore:
     def open(self, key: str) -> IO[bytes] | None:
         """The object at ``key`` as a stream, read as it is consumed (nothing is
         held in memory), or None if there is none."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
+        answer = self._get(key)
+        if answer is None:
+            return None
         body: IO[bytes] = answer["Body"]
         return body
 
@@ -195,15 +198,8 @@ class ReportStore:
 
     def get_json(self, key: str) -> Any | None:
         """The JSON document at ``key``, or None if there is none."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return json.loads(answer["Body"].read())
+        answer = self._get(key)
+        return None if answer is None else json.loads(answer["Body"].read())
 
     def read(self, key: str) -> bytes:
         """The bytes of the object at ``key`` (a report, to copy it elsewhere)."""

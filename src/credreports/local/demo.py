@@ -58,15 +58,7 @@ def demo_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
         # A password of users in the emulator only; moto does not check it.
         iam.create_login_profile(UserName=name, Password="Demo-password-1!")  # noqa: S106
         if mfa:
-            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")[
-                "VirtualMFADevice"
-            ]["SerialNumber"]
-            iam.enable_mfa_device(
-                UserName=name,
-                SerialNumber=serial,
-                AuthenticationCode1="123456",
-                AuthenticationCode2="654321",
-            )
+            enable_mfa(iam, name)
 
     console(user("alice.admin"), mfa=True)
     iam.create_access_key(UserName="alice.admin")
@@ -84,6 +76,19 @@ def demo_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
         key = iam.create_access_key(UserName=old)["AccessKey"]["AccessKeyId"]
         iam.update_access_key(UserName=old, AccessKeyId=key, Status="Inactive")
     return users
+
+
+def enable_mfa(iam: Any, user: str) -> None:
+    """Give ``user`` a virtual MFA device (the emulator accepts any codes)."""
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user}-mfa")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    iam.enable_mfa_device(
+        UserName=user,
+        SerialNumber=serial,
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
 
 
 def resources_from_outputs(outputs: Mapping[str, str]) -> Resources:

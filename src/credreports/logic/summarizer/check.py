@@ -207,9 +207,8 @@ def evaluate_summary(
     run_id = ledger.run_id
     manifest = ledger.manifest
     trigger = manifest.trigger if manifest else None
-    stored_reports = [
-        o for o in run_reports(store, run_id) if o.key in set(ledger.reports.values())
-    ]
+    report_keys = set(ledger.reports.values())
+    stored_reports = [o for o in run_reports(store, run_id) if o.key in report_keys]
     as_of = newest_generated_time(store, stored_reports) if stored_reports else None
     previous = previous_complete_run(store, run_id, trigger) if stored_reports else None
     previous_stream = store.open(previous.keys.findings) if previous is not None else None
