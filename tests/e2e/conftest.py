@@ -23,7 +23,10 @@ def _every_test_starts_empty(clean_emulator: Emulator) -> None:
 @pytest.fixture
 def deployed(faults: Faults) -> Deployed:
     organization = seed_organization(7, suspended=1, ous={"Workloads": {"Prod": {}}})
-    resources = provision(organization, {"RetryDelaySeconds": "0"}, stack_name=STACK_NAME)
+    # Run checks (those enqueue and replay send too) wait a second, not five minutes.
+    resources = provision(
+        organization, {"RetryDelaySeconds": "0", "SummaryCheckSeconds": "1"}, stack_name=STACK_NAME
+    )
     return Deployed(resources, organization, ["--stack", STACK_NAME])
 
 

@@ -79,10 +79,14 @@ def test_failures_are_listed_by_reason_and_replay_turns_them_into_reports(
     pipeline.drain()
     finished = run_cli("status", *deployed.target)
 
-    # Then it is complete, and the failed accounts are listed by reason
+    # Then it is complete, and the failed accounts are listed by reason, named
     assert finished.code == 0, finished.out
-    assert f"ROLE_ASSUME_DENIED  2: {' '.join(sorted(denied))}" in finished.out
-    assert f"REPORT_NOT_READY    1: {stuck}" in finished.out
+    names = {a.id: a.name for a in deployed.organization.accounts.values()}
+    listed = " ".join(f"{a} ({names[a]})" for a in sorted(denied))
+    assert f"ROLE_ASSUME_DENIED  2: {listed}" in finished.out
+    assert f"REPORT_NOT_READY    1: {stuck} ({names[stuck]})" in finished.out
+    # ...and the run's summary says how it ended
+    assert f"Summary: run {run_id} complete: 7 accounts, 4 reports, 3 failures" in finished.out
     assert_every_account_accounted_for(deployed.resources.bucket, run_id, set(accounts))
 
     # When the member role is fixed and the operator replays that reason

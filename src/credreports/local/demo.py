@@ -28,6 +28,8 @@ STACK_NAME = "credreports"
 # Every account's report is STARTED on the first poll and COMPLETE on the
 # second (moto), so each account waits one retry delay: keep it short.
 RETRY_DELAY_SECONDS = 1
+# The summarizer looks at the run every second (five minutes on AWS).
+SUMMARY_CHECK_SECONDS = 1
 # Accounts in this OU are out of scope, as sandboxes often are.
 EXCLUDED_OU = "Sandbox"
 # The handlers' own logs and metrics would drown the demo's output.
@@ -203,10 +205,15 @@ def _run_demo(
     settings = {
         "EXCLUDE_OU_IDS": excluded_ou,
         "RETRY_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
+        "SUMMARY_CHECK_SECONDS": str(SUMMARY_CHECK_SECONDS),
     }
     stack_resources = provision(
         organization,
-        {"ExcludeOuIds": excluded_ou, "RetryDelaySeconds": str(RETRY_DELAY_SECONDS)},
+        {
+            "ExcludeOuIds": excluded_ou,
+            "RetryDelaySeconds": str(RETRY_DELAY_SECONDS),
+            "SummaryCheckSeconds": str(SUMMARY_CHECK_SECONDS),
+        },
     )
     pipeline = LocalPipeline(stack_resources, settings)
     summary = pipeline.start()
