@@ -35,6 +35,7 @@ from credreports.observability import logger
 # Summaries read, newest first, when looking for the previous complete run of
 # the same trigger (manual runs in between are skipped, but not forever).
 PREVIOUS_RUNS_LOOKED_AT = 60
+_PASSED = '"status_code": "PASS"'
 
 
 def read_summary(store: ReportStore, run_id: str) -> RunSummary | None:
@@ -107,6 +108,11 @@ class PreviousFindings:
 
     def _next_failing(self) -> Change | None:
         for line in self._lines:
+            # Most results pass. As findings.formats writes them, a passing one
+            # holds this text, which no JSON string value can (its quotes would
+            # be escaped): skip those without parsing. Anything else is parsed.
+            if _PASSED in line:
+                continue
             event = json.loads(line)
             if event.get("status_code") != "FAIL":
                 continue
