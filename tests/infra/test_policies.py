@@ -359,25 +359,39 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
         assert _s3_grants(granted) == _s3_grants(in_stack), function.role
 
 
-def test_logging_account_key_lets_the_roles_encrypt_and_never_decrypt() -> None:
-    key = load_template(BUCKET_TEMPLATE)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
+@pytest.mark.parametrize(
+    ("template", "role_arn"),
+    [
+        (TEMPLATE, "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-"),
+        (
+            BUCKET_TEMPLATE,
+            "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}-",
+        ),
+    ],
+    ids=["template", "report-bucket"],
+)
+def test_report_key_lets_each_role_do_what_its_iam_policy_does_through_s3(
+    template: Any, role_arn: str
+) -> None:
+    # Writers generate data keys; only a role that reads (the producer, its
+    # manifests) decrypts. The key policy says the same as the roles' own.
+    key = load_template(template)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
+    in_key: dict[str, set[str]] = {}
     for statement in _expand(key["Statement"]):
-        roles = _principal_arns(statement)
-        if roles:
-            assert _actions((statement,)) == {"kms:GenerateDataKey"}
-            assert {arn.rpartition("-")[0] for arn in roles} >= {
-                "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}"
-            }
+        for arn in _principal_arns(statement):
             assert statement["Condition"]["StringEquals"] == {
                 "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}
             }
+            in_key.setdefault(arn.removeprefix(role_arn), set()).update(_actions((statement,)))
     in_stack = {
-        action
+        SUFFIXES[function.role]: {
+            a for a, service in _granted_kms_uses(function) if service == "s3"
+        }
         for function in FUNCTIONS.values()
-        for action, service in _granted_kms_uses(function)
-        if service == "s3"
     }
-    assert in_stack == {"kms:GenerateDataKey"}
+
+    assert in_key == in_stack
+    assert in_stack["worker"] == {"kms:GenerateDataKey"}
 
 
 def _principal_arns(statement: dict[str, Any]) -> list[str]:

@@ -14,13 +14,12 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.models.manifest import ManifestStatus
-from tests.support.builders import scheduled_event
+from tests.support.builders import start_scheduled
 from tests.support.chaos import run_chaos
 from tests.support.emulator import list_keys, read_notifications, subscribe_queue_to_topic
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for, read_run
 
-SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
 
 
@@ -59,7 +58,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
 
     # When the schedule fires, the producer fails closed
     with pytest.raises(Exception, match="ServiceException"):
-        pipeline.start(SCHEDULE)
+        start_scheduled(pipeline)
     assert faults.fired["fail:organizations.ListAccounts"] == 1
     sqs = boto3.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=stack.work_queue_url, AttributeNames=["All"])
@@ -70,7 +69,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     assert "ServiceException" in (manifest.error or "")
 
     # When Lambda retries the same scheduled event, the run completes once
-    summary = pipeline.start(SCHEDULE)
+    summary = start_scheduled(pipeline)
     pipeline.drain()
     assert summary["run_id"] == RUN_ID and summary["enqueued"] == 60
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
@@ -84,8 +83,8 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     org = seed_organization(12, direct=True)
     pipeline = LocalPipeline(stack)
 
-    first = pipeline.start(SCHEDULE)
-    second = pipeline.start(SCHEDULE)
+    first = start_scheduled(pipeline)
+    second = start_scheduled(pipeline)
     pipeline.drain()
 
     assert first["run_id"] == second["run_id"] == RUN_ID

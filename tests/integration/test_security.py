@@ -21,12 +21,11 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.models.codes import Reason
-from tests.support.builders import scheduled_event, work_body
+from tests.support.builders import start_scheduled, work_body
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 RUN_ID = "20261123T020000Z"
-SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 
 
 def refuse_reads(faults: Faults) -> None:
@@ -51,7 +50,7 @@ def test_a_duplicate_delivery_after_the_report_is_stored_leaves_one_version(
     )
     org = seed_organization(3)
     pipeline = LocalPipeline(stack)
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     delivered = pipeline.drain().records["worker"]
     account_id = sorted(org.ids())[1]
     key = layout.report_key("", RUN_ID, account_id)
@@ -129,7 +128,7 @@ def test_dlq_handler_finds_a_stored_report_without_reading_it(
     # Given a run whose reports are stored
     org = seed_organization(2)
     pipeline = LocalPipeline(stack)
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     pipeline.drain()
     reported, other = sorted(org.ids())[:2]
     boto3.client("s3").delete_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, other))
@@ -166,7 +165,7 @@ def test_member_sessions_are_named_after_the_run(stack: Resources) -> None:
     pipeline = LocalPipeline(stack)
 
     # When a scheduled run collects the accounts
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     pipeline.drain()
 
     # Then every member session says which run it belongs to

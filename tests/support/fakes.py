@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credreports.adapters.credential_report import CredentialReport
@@ -30,10 +30,18 @@ class MemoryStore(ReportStore):
         self.prefix = prefix
         self.objects: dict[str, bytes] = {}
         self.metadata: dict[str, dict[str, str]] = {}
+        # When each key was last written: one second apart, in writing order.
+        self.modified: dict[str, datetime] = {}
+        self.writes = 0
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
         self.objects[key] = json.dumps(document, default=str).encode()
+        self._written(key)
         return key
+
+    def _written(self, key: str) -> None:
+        self.writes += 1
+        self.modified[key] = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=self.writes)
 
     def put_report(
         self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
@@ -45,7 +53,11 @@ class MemoryStore(ReportStore):
         if key not in self.objects:
             self.objects[key] = content
             self.metadata[key] = metadata
+            self._written(key)
         return key
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        return iter([(key, self.modified[key]) for key in self.keys(prefix)])
 
     def get_versioned_json(self, key: str) -> Versioned | None:
         if key not in self.objects:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -169,6 +170,17 @@ class ReportStore:
             raise _translate(exc) from exc
         # The key itself sorts first among the keys it prefixes.
         return any(item["Key"] == key for item in answer.get("Contents", []))
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every key under ``prefix`` with when it was last written (all pages)."""
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for item in page.get("Contents", []):
+                    yield item["Key"], item["LastModified"]
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""

@@ -30,9 +30,10 @@ from credreports.cli.target import Target, TargetError, add_target_options, reso
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
 from credreports.models.codes import Reason
-from credreports.models.ids import validate_run_id
+from credreports.models.ids import check_not_in_future, utc_now, validate_run_id
 from credreports.operations import (
     InvalidAccountIdsError,
+    InvalidRunIdError,
     enqueue_accounts,
     replay_failures,
     require_account_ids,
@@ -51,7 +52,8 @@ class CommandError(RuntimeError):
 
 def _run_id(value: str) -> str:
     try:
-        return validate_run_id(value)
+        # A run id in the future is a typo: refused before anything is sent.
+        return check_not_in_future(validate_run_id(value), utc_now())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -372,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile or args.region:
             boto3.setup_default_session(profile_name=args.profile, region_name=args.region)
         return HANDLERS[args.command](args, resolve(args))
-    except (InvalidAccountIdsError, TargetError) as exc:
+    except (InvalidAccountIdsError, InvalidRunIdError, TargetError) as exc:
         print(f"credreports {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except (

@@ -20,10 +20,12 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from credreports.models.codes import Reason, Trigger
+from credreports.models.echo import echo
 from credreports.models.ids import (
     AccountId,
     RunId,
     UtcTimestamp,
+    check_not_in_future,
     utc_now,
     validate_account_id,
     validate_run_id,
@@ -78,11 +80,15 @@ class InvalidMessageError(ValueError):
 
 
 def _describe(error: ValidationError) -> str:
+    """Every problem, each naming its field. The sender chose the field names
+    and values: each is quoted bounded (credreports.models.echo)."""
     problems = []
     for problem in field_problems(error):
         where = problem.field or "body"
+        if len(where) > 40 or not where.isascii() or not where.isprintable():
+            where = echo(where)
         if problem.kind == "literal_error" and problem.field == "v":
-            problems.append(f"v: unknown message version {problem.input!r} (supported: 1)")
+            problems.append(f"v: unknown message version {echo(problem.input)} (supported: 1)")
         elif problem.kind == "extra_forbidden":
             problems.append(f"{where}: unexpected field")
         elif problem.kind == "missing":
@@ -108,13 +114,24 @@ def _load_object(body: str) -> dict[str, Any]:
     return data
 
 
+def _not_in_future(message: WorkMessage) -> WorkMessage:
+    try:
+        check_not_in_future(message.run_id, utc_now())
+    except ValueError as exc:
+        raise InvalidMessageError(f"run_id: {exc}") from None
+    return message
+
+
 def parse_work_message(body: str) -> WorkMessage:
-    """Parse a work queue body, or raise InvalidMessageError naming the problem."""
+    """Parse a work queue body, or raise InvalidMessageError naming the
+    problem. A run id in the future is refused too: its reports would make a
+    run nobody started look like the latest."""
     data = _load_object(body)
     try:
-        return WorkMessage.model_validate(data)
+        message = WorkMessage.model_validate(data)
     except ValidationError as exc:
         raise InvalidMessageError(_describe(exc)) from None
+    return _not_in_future(message)
 
 
 def parse_dead_letter(body: str) -> WorkMessage:
@@ -123,9 +140,10 @@ def parse_dead_letter(body: str) -> WorkMessage:
     data = _load_object(body)
     model: type[WorkMessage] = DeadLetterMessage if "failure" in data else WorkMessage
     try:
-        return model.model_validate(data)
+        message = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidMessageError(_describe(exc)) from None
+    return _not_in_future(message)
 
 
 def salvage_ids(body: str) -> tuple[str | None, str | None]:
@@ -142,5 +160,5 @@ def salvage_ids(body: str) -> tuple[str | None, str | None]:
     with contextlib.suppress(ValueError):
         account = validate_account_id(str(data.get("account_id")))
     with contextlib.suppress(ValueError):
-        run = validate_run_id(str(data.get("run_id")))
+        run = check_not_in_future(validate_run_id(str(data.get("run_id"))), utc_now())
     return account, run
