@@ -15,7 +15,13 @@ from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import DeliveryError
-from credreports.ledger import RunLedger, StoredFailure, read_ledger, read_manifest
+from credreports.ledger import (
+    RunLedger,
+    StoredFailure,
+    read_ledger,
+    read_manifest,
+    update_manifest,
+)
 from credreports.logic.producer import RunRequest, start_listed_run
 from credreports.models.codes import Trigger
 from credreports.models.echo import echo_all
@@ -128,9 +134,9 @@ def enqueue_accounts(
     ledger = read_ledger(store, run_id)
     missing = tuple(a for a in ids if a not in manifest.accounts)
     if missing:
-        store.put_json(
-            layout.manifest_key(store.prefix, run_id), manifest.with_accounts(missing).to_document()
-        )
+        # If-Match on the manifest read: a producer or another operator
+        # changing it meanwhile loses nothing (credreports.ledger).
+        update_manifest(store, run_id, lambda current: current.with_accounts(missing))
     _send_withdrawn(
         store,
         queue,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -35,6 +36,9 @@ from credreports.models.validation import Message, field_problems
 MESSAGE_VERSION = 1
 # SQS accepts 256 KiB; ours are ~200 bytes. Anything far bigger is not ours.
 MAX_BODY_BYTES = 8 * 1024
+# A field path as our models name them; anything else (an unexpected field
+# the sender made up) is quoted bounded.
+_FIELD_PATH = re.compile(r"[a-z_][a-z0-9_.]{0,39}")
 
 
 class WorkMessage(Message):
@@ -85,7 +89,7 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for problem in field_problems(error):
         where = problem.field or "body"
-        if len(where) > 40 or not where.isascii() or not where.isprintable():
+        if not _FIELD_PATH.fullmatch(where):
             where = echo(where)
         if problem.kind == "literal_error" and problem.field == "v":
             problems.append(f"v: unknown message version {echo(problem.input)} (supported: 1)")
