@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+from pydantic import ValidationError
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
@@ -34,7 +35,7 @@ from credreports.findings.formats import WRITERS, format_time
 from credreports.findings.sources import (
     READERS,
     NothingToRead,
-    ReportSource,
+    ReportLocation,
     account_in_path,
     account_names,
     evaluate_all,
@@ -46,6 +47,7 @@ from credreports.findings.sources import (
 )
 from credreports.ledger import latest_run_id
 from credreports.models.ids import validate_run_id
+from credreports.models.manifest import RunManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -148,8 +150,8 @@ class Plan:
     """The reports to evaluate, how to read them, and from when ages count."""
 
     title: str  # "run 2026…" or the path
-    sources: list[ReportSource]
-    read: Callable[[ReportSource], bytes]
+    sources: list[ReportLocation]
+    read: Callable[[ReportLocation], bytes]
     as_of: datetime
     as_of_origin: str  # why this as_of, in words
     thresholds: Thresholds = DEFAULT_THRESHOLDS
@@ -201,11 +203,14 @@ def plan_run(
     if chosen is None:
         raise RunUnreadable("no runs in the bucket (nothing under runs/)")
     reports = run_reports(store, chosen)
-    manifest = store.get_json(layout.manifest_key(store.prefix, chosen))
-    accounts = manifest.get("accounts", []) if isinstance(manifest, Mapping) else []
-    sources = [ReportSource(o.key, account_in_path(o.key)) for o in reports]
+    document = store.get_json(layout.manifest_key(store.prefix, chosen))
+    try:
+        accounts = RunManifest.model_validate(document).accounts if document else ()
+    except ValidationError:
+        accounts = ()  # the reports can still be evaluated; `status` names the problem
+    sources = [ReportLocation(o.key, account_in_path(o.key)) for o in reports]
     reported = {source.account_id for source in sources}
-    missing = tuple(a for a in accounts if isinstance(a, str) and a.isdigit() and a not in reported)
+    missing = tuple(a for a in accounts if a not in reported)
     if not sources:
         raise RunUnreadable(f"run {chosen} has no reports to evaluate")
     origin = "given"
@@ -221,7 +226,7 @@ def plan_run(
         as_of_origin=origin,
         thresholds=thresholds,
         workers=READERS,
-        names=account_names(manifest),
+        names=account_names(document),
         not_evaluated=missing,
     )
 
@@ -237,7 +242,7 @@ class Selection:
     accounts: frozenset[str] | None = None
     failed_only: bool = True
 
-    def source(self, source: ReportSource) -> bool:
+    def source(self, source: ReportLocation) -> bool:
         """Whether a report may hold selected results (its account is known
         from its location and not chosen: no need to read it)."""
         return self.accounts is None or source.account_id in (None, *self.accounts)

@@ -1,8 +1,8 @@
 """Where reports to evaluate come from: a run in the report bucket, or files.
 
 Shared by ``credreports findings`` and anything else that evaluates a whole
-run. A run is read through the ReportStore adapter (a Protocol here, so the
-logic is tested with a fake); files are read from disk. Reports are streamed:
+run. A run is read through the ReportStore adapter (ports.ReportReader, so
+the logic is tested with a fake); files are read from disk. Reports are streamed:
 each is read, evaluated and dropped, a bounded number at a time, so a run of
 10,000 accounts never holds 10,000 CSVs.
 """
@@ -17,17 +17,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from credreports import layout
+from credreports.adapters.storage import StoredObject
 from credreports.errors import CollectionError
 from credreports.findings.catalogue import DEFAULT_THRESHOLDS, Thresholds
 from credreports.findings.engine import Finding, evaluate_report
 from credreports.findings.report import ReportFormatError
+from credreports.ports import ReportReader
 
 REPORT_FILE = "credential-report.csv"
-#: The object metadata in which the worker records the report's GeneratedTime.
-GENERATED_TIME = "generated-time"
 # A report is generated before it is stored, so its generation time is at most
 # its LastModified; this margin covers LastModified's whole seconds and any
 # skew between IAM's clock and S3's.
@@ -41,7 +41,7 @@ class NothingToRead(ValueError):
 
 
 @dataclass(frozen=True)
-class ReportSource:
+class ReportLocation:
     """One report: where it is (a key or a path), and the account when the
     location names it (``account=`` in the bucket's layout)."""
 
@@ -53,7 +53,7 @@ class ReportSource:
 class Evaluated:
     """The results of one report, or why it could not be evaluated."""
 
-    source: ReportSource
+    source: ReportLocation
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
 
@@ -110,7 +110,7 @@ def account_names(manifest: Any) -> dict[str, str]:
 class DiskReports:
     """The reports found under a path."""
 
-    sources: list[ReportSource]
+    sources: list[ReportLocation]
     run_id: str | None = None  # the run evaluated, when the files are in the bucket's layout
     other_runs: tuple[str, ...] = ()  # older runs found there and left out
     names: dict[str, str] = field(default_factory=dict)
@@ -141,44 +141,21 @@ def reports_on_disk(path: Path) -> DiskReports:
             except (OSError, ValueError):
                 continue  # names are a courtesy; the reports are what counts
     return DiskReports(
-        sources=[ReportSource(str(p), account_in_path(str(p))) for p in files],
+        sources=[ReportLocation(str(p), account_in_path(str(p))) for p in files],
         run_id=chosen,
         other_runs=tuple(runs[:-1]),
         names=names,
     )
 
 
-def read_file(source: ReportSource) -> bytes:
+def read_file(source: ReportLocation) -> bytes:
     return Path(source.location).read_bytes()
 
 
 # --- a run in the report bucket -------------------------------------------------------
 
 
-class StoredReport(Protocol):
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def last_modified(self) -> datetime: ...
-
-
-class RunStore(Protocol):
-    """What evaluating a run needs of the ReportStore adapter."""
-
-    @property
-    def prefix(self) -> str: ...
-
-    def objects(self, prefix: str) -> Iterable[StoredReport]: ...
-
-    def metadata(self, key: str) -> dict[str, str]: ...
-
-    def read(self, key: str) -> bytes: ...
-
-    def get_json(self, key: str) -> Any | None: ...
-
-
-def run_reports(store: RunStore, run_id: str) -> list[StoredReport]:
+def run_reports(store: ReportReader, run_id: str) -> list[StoredObject]:
     """The report objects of a run, in key (account) order."""
     prefix = layout.run_prefix(store.prefix, "reports", run_id)
     found = [o for o in store.objects(prefix) if o.key.endswith(f"/{REPORT_FILE}")]
@@ -187,14 +164,14 @@ def run_reports(store: RunStore, run_id: str) -> list[StoredReport]:
 
 def _generated_time(metadata: Mapping[str, str], fallback: datetime) -> datetime:
     try:
-        moment = datetime.fromisoformat(metadata[GENERATED_TIME])
+        moment = datetime.fromisoformat(metadata[layout.GENERATED_TIME_METADATA])
     except (KeyError, ValueError):
         return fallback  # written by something other than the worker
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def newest_generated_time(
-    store: RunStore, reports: Sequence[StoredReport], workers: int = READERS
+    store: ReportReader, reports: Sequence[StoredObject], workers: int = READERS
 ) -> datetime | None:
     """The newest ``generated-time`` among ``reports``: the run's ``as_of``.
 
@@ -218,8 +195,8 @@ def newest_generated_time(
     return newest
 
 
-def read_from(store: RunStore) -> Callable[[ReportSource], bytes]:
-    def read(source: ReportSource) -> bytes:
+def read_from(store: ReportReader) -> Callable[[ReportLocation], bytes]:
+    def read(source: ReportLocation) -> bytes:
         return store.read(source.location)
 
     return read
@@ -229,8 +206,8 @@ def read_from(store: RunStore) -> Callable[[ReportSource], bytes]:
 
 
 def evaluate_all(
-    sources: Iterable[ReportSource],
-    read: Callable[[ReportSource], bytes],
+    sources: Iterable[ReportLocation],
+    read: Callable[[ReportLocation], bytes],
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     workers: int = 1,
@@ -239,7 +216,7 @@ def evaluate_all(
     as many more read ahead); a report that cannot be read or is not a
     credential report comes back with its problem, and the others go on."""
 
-    def one(source: ReportSource) -> Evaluated:
+    def one(source: ReportLocation) -> Evaluated:
         try:
             content = read(source)
         except (OSError, CollectionError) as exc:

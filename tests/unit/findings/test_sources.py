@@ -8,7 +8,7 @@ from typing import Any
 
 from credreports.errors import StorageDenied
 from credreports.findings.sources import (
-    ReportSource,
+    ReportLocation,
     account_names,
     evaluate_all,
     newest_generated_time,
@@ -89,8 +89,8 @@ def test_evaluate_all_keeps_order_and_names_what_it_could_not_read() -> None:
     store = FakeStore()
     keys = [store.add(f"{i:012d}", T0, T0) for i in range(50)]
     denied = "reports/date=2026-11-23/run=20261123T020000Z/account=denied/credential-report.csv"
-    sources = [ReportSource(key, key.split("account=")[1][:12]) for key in keys]
-    sources.insert(7, ReportSource(denied, None))
+    sources = [ReportLocation(key, key.split("account=")[1][:12]) for key in keys]
+    sources.insert(7, ReportLocation(denied, None))
 
     # When they are evaluated 8 at a time
     evaluated = list(evaluate_all(sources, lambda s: store.read(s.location), AS_OF, workers=8))
