@@ -142,12 +142,10 @@ def _result(
     return _new(Finding, (*rule, *subject, status, credential, resource, detail))
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _ago(days: int) -> str:
-    return f"{_days(days)} ago" if days >= 0 else f"{_days(-days)} after as_of"
+    if days >= 0:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    return "1 day after as_of" if days == -1 else f"{-days} days after as_of"
 
 
 def evaluate(
