@@ -31,7 +31,7 @@ REPORT_FILE = "credential-report.csv"
 # A report is generated before it is stored, so its generation time is at most
 # its LastModified; this margin covers LastModified's whole seconds and any
 # skew between IAM's clock and S3's.
-CLOCK_MARGIN = timedelta(minutes=5)
+CLOCK_MARGIN = timedelta(seconds=60)
 #: Reports read at once from S3 (the clients' connection pool holds 20).
 READERS = 16
 
