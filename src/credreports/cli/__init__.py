@@ -26,11 +26,11 @@ from credreports.adapters.functions import Function, InvocationError
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.cli import findings, render
+from credreports.cli.options import run_id as _run_id
 from credreports.cli.target import Target, TargetError, add_target_options, resolve
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
 from credreports.models.codes import Reason
-from credreports.models.ids import validate_run_id
 from credreports.operations import (
     InvalidAccountIdsError,
     enqueue_accounts,
@@ -47,13 +47,6 @@ DEMO_DEFAULT_ACCOUNTS = 25
 
 class CommandError(RuntimeError):
     """A command could not do its work; the message says why."""
-
-
-def _run_id(value: str) -> str:
-    try:
-        return validate_run_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _reason(value: str) -> str:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
-from credreports.cli import render
+from credreports.cli import options, render
 from credreports.cli.target import add_target_options, resolve
 from credreports.findings.catalogue import CHECKS, DEFAULT_THRESHOLDS, Severity, Thresholds
 from credreports.findings.engine import Finding
@@ -46,7 +46,6 @@ from credreports.findings.sources import (
     run_reports,
 )
 from credreports.ledger import latest_run_id
-from credreports.models.ids import validate_run_id
 from credreports.models.manifest import RunManifest
 
 EXIT_OK = 0
@@ -57,13 +56,6 @@ FAIL_ON = ("critical", "high", "medium", "low")
 
 
 # --- options ------------------------------------------------------------------------
-
-
-def _run_id(value: str) -> str:
-    try:
-        return validate_run_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _account_id(value: str) -> str:
@@ -106,7 +98,7 @@ def register(commands: Any) -> argparse.ArgumentParser:
     )
     chosen = parser.add_argument_group("what to evaluate (default: the latest run)")
     source = chosen.add_mutually_exclusive_group()
-    source.add_argument("--run", type=_run_id, metavar="RUN_ID", help="a run in the bucket")
+    source.add_argument("--run", type=options.run_id, metavar="RUN_ID", help="a run in the bucket")
     source.add_argument(
         "--reports",
         metavar="PATH",
