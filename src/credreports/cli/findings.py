@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,24 +54,7 @@ PROGRAM = "credreports findings"
 FAIL_ON = ("critical", "high", "medium", "low")
 
 
-# --- options ------------------------------------------------------------------------
-
-
-def _account_id(value: str) -> str:
-    if not re.fullmatch(r"\d{12}", value):
-        raise argparse.ArgumentTypeError(f"not an account id (12 digits): {value!r}")
-    return value
-
-
-def parse_as_of(value: str) -> datetime:
-    """An ISO 8601 date or time; without an offset it is UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 date or time: {value!r} (e.g. 2025-06-16 or 2025-06-16T02:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+# --- the parser -------------------------------------------------------------------
 
 
 def register(commands: Any) -> argparse.ArgumentParser:
@@ -117,7 +99,11 @@ def register(commands: Any) -> argparse.ArgumentParser:
         help="only this check (repeatable)",
     )
     parser.add_argument(
-        "--account", action="append", type=_account_id, metavar="ID", help="only this account"
+        "--account",
+        action="append",
+        type=options.account_id,
+        metavar="ID",
+        help="only this account",
     )
     parser.add_argument(
         "--fail-on",
@@ -126,7 +112,7 @@ def register(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--as-of",
-        type=parse_as_of,
+        type=options.as_of,
         metavar="ISO8601",
         help="measure ages from this time (default: the run's newest report, or now)",
     )

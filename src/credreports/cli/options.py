@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
-from credreports.models.ids import validate_run_id
+from credreports.models.ids import is_account_id, validate_run_id
 
 
 def run_id(value: str) -> str:
@@ -13,3 +14,20 @@ def run_id(value: str) -> str:
         return validate_run_id(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def account_id(value: str) -> str:
+    if not is_account_id(value):
+        raise argparse.ArgumentTypeError(f"not an account id (12 digits): {value!r}")
+    return value
+
+
+def as_of(value: str) -> datetime:
+    """An ISO 8601 date or time; without an offset it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date or time: {value!r} (e.g. 2025-06-16 or 2025-06-16T02:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
