@@ -39,18 +39,22 @@ SELECT
         AS access_key_1_last_rotated,
     CAST(try(from_iso8601_timestamp(access_key_1_last_used_date)) AT TIME ZONE 'UTC' AS timestamp)
         AS access_key_1_last_used_date,
-    CASE WHEN access_key_1_last_used_region NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
+    CASE WHEN access_key_1_last_used_region
+        NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
         THEN access_key_1_last_used_region END AS access_key_1_last_used_region,
-    CASE WHEN access_key_1_last_used_service NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
+    CASE WHEN access_key_1_last_used_service
+        NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
         THEN access_key_1_last_used_service END AS access_key_1_last_used_service,
     coalesce(lower(access_key_2_active) = 'true', false) AS access_key_2_active,
     CAST(try(from_iso8601_timestamp(access_key_2_last_rotated)) AT TIME ZONE 'UTC' AS timestamp)
         AS access_key_2_last_rotated,
     CAST(try(from_iso8601_timestamp(access_key_2_last_used_date)) AT TIME ZONE 'UTC' AS timestamp)
         AS access_key_2_last_used_date,
-    CASE WHEN access_key_2_last_used_region NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
+    CASE WHEN access_key_2_last_used_region
+        NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
         THEN access_key_2_last_used_region END AS access_key_2_last_used_region,
-    CASE WHEN access_key_2_last_used_service NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
+    CASE WHEN access_key_2_last_used_service
+        NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
         THEN access_key_2_last_used_service END AS access_key_2_last_used_service,
     coalesce(lower(cert_1_active) = 'true', false) AS cert_1_active,
     CAST(try(from_iso8601_timestamp(cert_1_last_rotated)) AT TIME ZONE 'UTC' AS timestamp)
@@ -58,7 +62,8 @@ SELECT
     coalesce(lower(cert_2_active) = 'true', false) AS cert_2_active,
     CAST(try(from_iso8601_timestamp(cert_2_last_rotated)) AT TIME ZONE 'UTC' AS timestamp)
         AS cert_2_last_rotated,
-    CASE WHEN additional_credentials_info NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
+    CASE WHEN additional_credentials_info
+        NOT IN ('', 'N/A', 'n/a', 'no_information', 'not_supported')
         THEN additional_credentials_info END AS additional_credentials_info,
     -- when the run started (its id, YYYYMMDDTHHMMSSZ, in UTC)
     date_parse(path_run_id, '%Y%m%dT%H%i%sZ') AS run_time,

@@ -62,6 +62,11 @@ class StoredReport:
     def day(self) -> str:
         return run_time(self.run_id).date().isoformat()
 
+    @property
+    def data_rows(self) -> int:
+        """Rows of the report below its header."""
+        return len(list(csv.reader(io.StringIO(self.content.decode())))) - 1
+
     def findings(self, as_of: datetime) -> list[Finding]:
         """What the Python engine finds in this report at ``as_of``."""
         return evaluate_report(self.content, self.account_id, as_of)
