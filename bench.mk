@@ -1,4 +1,4 @@
-# `make bench`: figures of issue 6 on the embedded emulator (prints a table,
+# `make bench`: the Performance figures of the README on the embedded emulator (prints a table,
 # writes bench/results.json). Included from the Makefile.
 .PHONY: bench
 

@@ -1,4 +1,4 @@
-# Infrastructure targets (issue 4). The main Makefile includes this file:
+# Infrastructure targets. The main Makefile includes this file:
 #     include infra.mk
 #
 #   make test-infra      cfn-lint, sam validate --lint, checkov, sam build + import

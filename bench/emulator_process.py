@@ -10,7 +10,6 @@ its stdin closes (the parent exits or calls ``stop``).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -18,19 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from credreports.local import emulator
 from credreports.local.emulator import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def serve() -> None:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    print(json.dumps({"endpoint_url": f"http://{host}:{port}"}), flush=True)
+    server, endpoint_url = emulator.serve()
+    print(json.dumps({"endpoint_url": endpoint_url}), flush=True)
     sys.stdin.read()  # until the parent closes the pipe
     server.stop()
 

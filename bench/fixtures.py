@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import random
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credreports.local.event_source import sqs_event
-from credreports.messages import Trigger, WorkMessage
+from credreports.models.codes import Trigger
+from credreports.models.messages import WorkMessage
 
 REGION = "us-east-1"
 # The 22 columns of IAM's credential report, in AWS's order.
@@ -26,36 +24,6 @@ REPORT_COLUMNS = (
     "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,"
     "cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
 )
-
-
-def _organizations_backend() -> Any:
-    from moto.backends import get_backend
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-
-    return get_backend("organizations")[DEFAULT_ACCOUNT_ID]["aws"]
-
-
-def seed_accounts(count: int, *, users_per_account: int = 2) -> list[str]:
-    """An organization with ``count`` member accounts (plus the management
-    account), created in-process; returns the active account ids."""
-    from moto.backends import get_backend
-
-    organizations = _organizations_backend()
-    if organizations.org is None:
-        organizations.create_organization(region=REGION, FeatureSet="ALL")
-    ids = [organizations.org.master_account_id]
-    for index in range(count):
-        status = organizations.create_account(
-            AccountName=f"bench-{index:05d}", Email=f"bench-{index:05d}@example.com"
-        )
-        ids.append(status["CreateAccountStatus"]["AccountId"])
-    if users_per_account:
-        iam = get_backend("iam")
-        for account_id in ids:
-            backend = iam[account_id]["global"]
-            for user in range(users_per_account):
-                backend.create_user(region_name=REGION, user_name=f"user{user}-{account_id}")
-    return ids
 
 
 def synthetic_report(account_id: str, users: int, seed: int = 0) -> str:
@@ -231,33 +199,3 @@ class QueueEmptier:
         self._thread.join()
         self._take()
         return self.removed
-
-
-@contextmanager
-def reports_complete_after(seconds: float) -> Iterator[dict[str, float]]:
-    """A bench-only fault: IAM builds a report in ``seconds`` (real IAM takes
-    a few seconds; moto answers STARTED then COMPLETE on the next poll,
-    however soon). GenerateCredentialReport answers STARTED until ``seconds``
-    after the account's first call. Yields {account: perf_counter of that
-    first call}."""
-    from moto.iam.models import IAMBackend
-
-    first_call: dict[str, float] = {}
-    original_generate = IAMBackend.generate_report
-    original_generated = IAMBackend.report_generated
-
-    def generate_report(self: IAMBackend) -> None:
-        first_call.setdefault(self.account_id, time.perf_counter())
-        original_generate(self)
-
-    def report_generated(self: IAMBackend) -> bool:
-        started = first_call.get(self.account_id)
-        return started is not None and time.perf_counter() - started >= seconds
-
-    IAMBackend.generate_report = generate_report  # type: ignore[method-assign]
-    IAMBackend.report_generated = report_generated  # type: ignore[method-assign]
-    try:
-        yield first_call
-    finally:
-        IAMBackend.generate_report = original_generate  # type: ignore[method-assign]
-        IAMBackend.report_generated = original_generated  # type: ignore[method-assign]

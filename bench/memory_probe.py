@@ -38,8 +38,10 @@ def main() -> None:
     ablation of credreports.memory)."""
     request = json.loads(sys.stdin.read())
     from credreports import dependencies, memory
+    from credreports.local import checkout
     from credreports.local.event_source import LocalContext
-    from worker.app import lambda_handler
+
+    lambda_handler = checkout.lambda_handler("worker.app.lambda_handler")
 
     if request.get("dynamic_mmap_threshold"):
         memory.return_freed_buffers_to_the_os = lambda: False  # type: ignore[assignment]

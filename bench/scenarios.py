@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from tests.support.faults import iam_builds_reports
 
 from bench import fixtures
 from bench.instruments import (
@@ -28,10 +29,11 @@ from bench.instruments import (
     default_session,
 )
 from credreports import aws, dependencies, layout
-from credreports.local import resources
+from credreports.local import checkout, resources
 from credreports.local.emulator import Emulator
 from credreports.local.event_source import LocalContext
 from credreports.local.pipeline import LocalPipeline
+from credreports.local.seed import no_users, seed_organization
 
 RUN_ID = "20261123T020000Z"
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +86,7 @@ def happy_path(
     ``report_seconds``, IAM takes that long to build each report, and the
     latency of each account (first Generate to report stored) is measured."""
     fresh(emulator)
-    ids = fixtures.seed_accounts(accounts - 1)  # plus the management account
+    ids = sorted(seed_organization(accounts - 1, ous={}, direct=True).ids())  # + management
     fixtures.aws_like_account_listing()
     stack = resources.create("bench", visibility_timeout=30, max_receive_count=3)
     delay = Latency(latency) if latency else None
@@ -101,13 +103,15 @@ def happy_path(
     cleanup = ExitStack()
     first_generate: dict[str, float] = {}
     if report_seconds is not None:
-        first_generate = cleanup.enter_context(fixtures.reports_complete_after(report_seconds))
+        first_generate = cleanup.enter_context(
+            iam_builds_reports(seconds=report_seconds)
+        ).first_poll
     try:
         pipeline = LocalPipeline(stack, {"RETRY_DELAY_SECONDS": "0", **(environment or {})})
         if concurrency:
-            dependencies.collector().concurrency = concurrency
-        worker = TimedHandler(pipeline.loop.subscriptions[0].handler)
-        pipeline.loop.subscriptions[0].handler = worker
+            dependencies.worker().concurrency = concurrency
+        worker = TimedHandler(pipeline.loop.subscriptions["worker"].handler)
+        pipeline.loop.subscriptions["worker"].handler = worker
         mark = counter.snapshot()
         started = time.perf_counter()
         summary = pipeline.start()
@@ -144,7 +148,7 @@ def happy_path(
     invocations = stats.invocations.get("worker", 0) + stats.invocations.get("dlq_handler", 0)
     return {
         "accounts": accounts,
-        "concurrency": dependencies.collector().concurrency,
+        "concurrency": dependencies.worker().concurrency,
         "environment": environment or {},
         "latency_per_call_seconds": latency,
         "wall_seconds": elapsed,
@@ -190,7 +194,7 @@ def worker_batch(
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     os.environ.update(stack.environment(**{"RETRY_DELAY_SECONDS": "0", **environment}))
-    from worker.app import lambda_handler
+    lambda_handler = checkout.lambda_handler("worker.app.lambda_handler")
 
     queue_arn = aws.client("sqs").get_queue_attributes(
         QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
@@ -202,7 +206,7 @@ def worker_batch(
     try:
         for _ in range(repeats):
             dependencies.reset()
-            collector = dependencies.collector()  # the cold start is not the batch's time
+            collector = dependencies.worker()  # the cold start is not the batch's time
             if concurrency:
                 collector.concurrency = concurrency
             ids = fixtures.random_account_ids(size, rng)
@@ -221,7 +225,7 @@ def worker_batch(
         delay.close()
     return {
         "size": size,
-        "concurrency": dependencies.collector().concurrency,
+        "concurrency": dependencies.worker().concurrency,
         "latency_per_call_seconds": latency,
         "first_delivery_seconds": first,
         "second_delivery_seconds": second,
@@ -293,13 +297,13 @@ def producer_10000(emulator: Emulator, counter: RequestCounter, accounts: int) -
     listing 20 accounts a page as AWS does."""
     fresh(emulator)
     seeding = time.perf_counter()
-    fixtures.seed_accounts(accounts - 1, users_per_account=0)
+    seed_organization(accounts - 1, ous={}, users=no_users, direct=True)
     seeded_seconds = time.perf_counter() - seeding
     fixtures.aws_like_account_listing()
     stack = resources.create("bench")
     os.environ.update(stack.environment())
     dependencies.reset()
-    from producer.app import lambda_handler
+    lambda_handler = checkout.lambda_handler("producer.app.lambda_handler")
 
     emptier = fixtures.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
     mark = counter.snapshot()

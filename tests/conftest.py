@@ -20,6 +20,13 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
+@pytest.fixture
+def clean_emulator(emulator: Emulator) -> Emulator:
+    """The emulator, emptied of every resource (all accounts, all services)."""
+    emulator.reset()
+    return emulator
+
+
 @pytest.fixture(autouse=True)
 def cold_start() -> Iterator[None]:
     """Each test starts like a fresh container: no cached settings, clients or

@@ -14,8 +14,9 @@ from credreports.adapters.notifications import Notifier
 from credreports.adapters.organization import Organization
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
-from credreports.collection import Collector
-from credreports.failures import FailureLedger
+from credreports.logic.dlq_handler import FailureRecorder
+from credreports.logic.worker.batch import WorkerBatch
+from credreports.logic.worker.policy import AccountCollector, RetryPolicy
 from credreports.settings import (
     DlqHandlerSettings,
     ProducerSettings,
@@ -50,37 +51,42 @@ def producer() -> ProducerDependencies:
 
 
 @lru_cache(maxsize=1)
-def _collector(settings: WorkerSettings) -> Collector:
-    return Collector(
+def _worker(settings: WorkerSettings) -> WorkerBatch:
+    collector = AccountCollector(
         reports=CredentialReports(MemberSessions(settings.member_role_name)),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
+        policy=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            retry_delay_seconds=settings.retry_delay_seconds,
+            inline_wait_seconds=settings.inline_wait_seconds,
+        ),
+    )
+    return WorkerBatch(
+        collector=collector,
         work_queue=Queue(settings.work_queue_url),
         dead_letters=Queue(settings.dead_letter_queue_url),
-        max_attempts=settings.max_attempts,
-        retry_delay_seconds=settings.retry_delay_seconds,
-        inline_wait_seconds=settings.inline_wait_seconds,
     )
 
 
-def collector() -> Collector:
-    return _collector(worker_settings())
+def worker() -> WorkerBatch:
+    return _worker(worker_settings())
 
 
 @lru_cache(maxsize=1)
-def _ledger(settings: DlqHandlerSettings) -> FailureLedger:
-    return FailureLedger(
+def _failure_recorder(settings: DlqHandlerSettings) -> FailureRecorder:
+    return FailureRecorder(
         store=ReportStore(settings.report_bucket, settings.report_prefix),
         notifier=Notifier(settings.notification_topic_arn),
     )
 
 
-def ledger() -> FailureLedger:
-    return _ledger(dlq_handler_settings())
+def failure_recorder() -> FailureRecorder:
+    return _failure_recorder(dlq_handler_settings())
 
 
 def reset() -> None:
     """Forget settings, clients and cached sessions, as a cold start would."""
     clear_cache()
     _producer.cache_clear()
-    _collector.cache_clear()
-    _ledger.cache_clear()
+    _worker.cache_clear()
+    _failure_recorder.cache_clear()

@@ -6,7 +6,7 @@ the domain's vocabulary (and never inspects an AWS error code itself).
 
 from __future__ import annotations
 
-from credreports.messages import Reason
+from credreports.models.codes import Reason
 
 
 class CollectionError(Exception):

@@ -6,7 +6,14 @@ that crosses midnight stays in one partition.
 
 from __future__ import annotations
 
-from credreports.messages import run_date
+from credreports.models.ids import run_date
+
+
+def normalise_prefix(prefix: str) -> str:
+    """A key prefix as a folder: "reports" and "reports/" both mean "reports/"."""
+    if prefix and not prefix.endswith("/"):
+        return prefix + "/"
+    return prefix
 
 
 def _partition(prefix: str, kind: str, run_id: str) -> str:

@@ -19,7 +19,6 @@ Rules, in the order they apply to an account:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,40 +26,13 @@ from pydantic import ValidationError
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
-from credreports.messages import FailureRecord, validate_run_id
-
-MANIFEST_ENQUEUED = "ENQUEUED"
+from credreports.models.failure_record import FailureRecord
+from credreports.models.ids import format_timestamp, validate_run_id
+from credreports.models.manifest import RunManifest
 
 
 class LedgerError(RuntimeError):
     """The run cannot be read (no such run, or an unreadable object)."""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The parts of ``runs/.../manifest.json`` the ledger relies on."""
-
-    run_id: str
-    status: str
-    trigger: str
-    created_at: str
-    accounts: tuple[str, ...]
-    skipped: dict[str, str]  # account id -> state
-    excluded: tuple[str, ...]
-    error: str | None = None
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any]) -> Manifest:
-        return cls(
-            run_id=str(document["run_id"]),
-            status=str(document.get("status", "")),
-            trigger=str(document.get("trigger", "")),
-            created_at=str(document.get("created_at", "")),
-            accounts=tuple(document.get("accounts", [])),
-            skipped={s["account_id"]: s["state"] for s in document.get("skipped", [])},
-            excluded=tuple(document.get("excluded", [])),
-            error=document.get("error"),
-        )
 
 
 @dataclass(frozen=True)
@@ -75,7 +47,7 @@ class RunLedger:
 
     run_id: str
     manifest_key: str
-    manifest: Manifest | None
+    manifest: RunManifest | None
     reports: dict[str, str]  # account -> report key
     failures: dict[str, StoredFailure]  # accounts whose outcome is a failure
     replaying: dict[str, StoredFailure]  # withdrawn by a replay, no new outcome yet
@@ -92,11 +64,7 @@ class RunLedger:
 
         A run without a manifest, or whose listing failed, is never complete:
         nobody can say which accounts it should have had."""
-        return (
-            self.manifest is not None
-            and self.manifest.status == MANIFEST_ENQUEUED
-            and not self.outstanding
-        )
+        return self.manifest is not None and self.manifest.enqueued and not self.outstanding
 
     def failures_by_reason(self) -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = {}
@@ -114,12 +82,12 @@ class RunLedger:
             if manifest is None
             else {
                 "key": self.manifest_key,
-                "status": manifest.status,
-                "trigger": manifest.trigger,
-                "created_at": manifest.created_at,
+                "status": manifest.status.value,
+                "trigger": manifest.trigger.value,
+                "created_at": format_timestamp(manifest.created_at),
                 "error": manifest.error,
-                "skipped_by_state": dict(Counter(manifest.skipped.values())),
-                "skipped": manifest.skipped,
+                "skipped_by_state": manifest.skipped_by_state(),
+                "skipped": manifest.skipped_states(),
                 "excluded": list(manifest.excluded),
             },
             "counts": {
@@ -161,6 +129,18 @@ def latest_run_id(store: ReportStore) -> str | None:
     return max(runs, default=None)
 
 
+def read_manifest(store: ReportStore, run_id: str) -> RunManifest | None:
+    """The manifest of ``run_id``, or None if the run has none."""
+    key = layout.manifest_key(store.prefix, run_id)
+    document = store.get_json(key)
+    if document is None:
+        return None
+    try:
+        return RunManifest.model_validate(document)
+    except ValidationError as exc:
+        raise LedgerError(f"manifest {key} is not readable: {exc}") from None
+
+
 def read_failure(store: ReportStore, key: str) -> FailureRecord:
     document = store.get_json(key)
     if document is None:
@@ -192,8 +172,7 @@ def read_ledger(store: ReportStore, run_id: str) -> RunLedger:
     the run left nothing at all (a mistyped run id, most likely)."""
     validate_run_id(run_id)
     manifest_key = layout.manifest_key(store.prefix, run_id)
-    document = store.get_json(manifest_key)
-    manifest = None if document is None else Manifest.from_document(document)
+    manifest = read_manifest(store, run_id)
     report_keys, failure_keys = outcome_keys(store, run_id)
     if manifest is None and not report_keys and not failure_keys:
         raise LedgerError(f"run {run_id} has no manifest, reports or failure records")

@@ -19,9 +19,8 @@ def return_freed_buffers_to_the_os() -> bool:
     parsed XML, the decoded CSV, the PUT). glibc serves such sizes with mmap
     and unmaps them when freed, but the first such free raises the threshold
     to that size (dynamic threshold, up to 32 MiB): later buffers then come
-    from the arenas of the 10 record threads and stay resident. Measured
-    (make bench, 10 reports of 5,000 users at once): peak RSS 119 to 136 MB
-    with the dynamic threshold, 100 MB with it pinned. Setting it once turns
+    from the arenas of the 10 record threads and stay resident (the README's
+    Performance section has the peak RSS with and without). Setting it once turns
     the adjustment off for the life of the process; the environment variable
     MALLOC_MMAP_THRESHOLD_=131072 does the same. Returns False where the C
     library has no working mallopt (macOS; musl's is a stub), where nothing

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from credreports import layout
-from credreports.adapters.organization import Organization
-from credreports.adapters.queue import Outgoing, Queue
+from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import DeliveryError
-from credreports.ledger import RunLedger, StoredFailure, read_ledger
-from credreports.messages import Trigger, WorkMessage, invalid_account_ids, run_id_for, utc_now
-from credreports.runs import RunRequest, start_run
-from credreports.settings import ProducerSettings
+from credreports.ledger import RunLedger, StoredFailure, read_ledger, read_manifest
+from credreports.logic.producer import RunRequest, start_listed_run
+from credreports.models.codes import Trigger
+from credreports.models.ids import invalid_account_ids, run_id_for, utc_now
+from credreports.models.messages import WorkMessage
+from credreports.ports import MessageSender
 
 
 class InvalidAccountIdsError(ValueError):
@@ -83,7 +84,7 @@ def _restore(store: ReportStore, failures: Collection[StoredFailure]) -> None:
 
 def enqueue_accounts(
     account_ids: Sequence[str],
-    queue: Queue,
+    queue: MessageSender,
     store: ReportStore,
     run_id: str | None = None,
     now: datetime | None = None,
@@ -97,29 +98,21 @@ def enqueue_accounts(
     a replay's are (so the ledger waits for the new outcome)."""
     ids = require_account_ids(account_ids)
     now = now or utc_now()
-    manifest_key = layout.manifest_key(store.prefix, run_id) if run_id else None
-    manifest = store.get_json(manifest_key) if manifest_key else None
-    if manifest is None:
+    manifest = read_manifest(store, run_id) if run_id else None
+    if run_id is None or manifest is None:
         # The producer's own logic: manifest first, then the messages.
-        settings = ProducerSettings.model_validate(
-            {
-                "REPORT_BUCKET": store.bucket,
-                "REPORT_PREFIX": store.prefix,
-                "WORK_QUEUE_URL": queue.url,
-            }
-        )
         request = RunRequest(
             run_id=run_id or run_id_for(now), trigger=Trigger.MANUAL, account_ids=ids
         )
-        # With explicit accounts the organization is never listed.
-        summary = start_run(request, settings, Organization(), queue, store)
-        return Enqueued(run_id=summary.run_id, account_ids=ids, new_run=True)
+        started = start_listed_run(request, queue, store)
+        return Enqueued(run_id=started.run_id, account_ids=ids, new_run=True)
 
-    assert run_id is not None and manifest_key is not None
     ledger = read_ledger(store, run_id)
-    missing = [a for a in ids if a not in manifest.get("accounts", [])]
+    missing = tuple(a for a in ids if a not in manifest.accounts)
     if missing:
-        store.put_json(manifest_key, {**manifest, "accounts": [*manifest["accounts"], *missing]})
+        store.put_json(
+            layout.manifest_key(store.prefix, run_id), manifest.with_accounts(missing).to_document()
+        )
     _send_withdrawn(
         store,
         queue,
@@ -132,7 +125,7 @@ def enqueue_accounts(
 
 def _send_withdrawn(
     store: ReportStore,
-    queue: Queue,
+    queue: MessageSender,
     messages: Sequence[Outgoing],
     failures: Sequence[StoredFailure],
     now: datetime,
@@ -172,7 +165,7 @@ def select_for_replay(
 
 def replay_failures(
     store: ReportStore,
-    queue: Queue,
+    queue: MessageSender,
     run_id: str,
     accounts: Sequence[str] = (),
     reasons: Collection[str] = (),

@@ -16,13 +16,12 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from credreports.messages import invalid_account_ids
+from credreports.layout import normalise_prefix
+from credreports.models.ids import invalid_account_ids
+from credreports.models.validation import field_problems
 
-# INLINE_WAIT_SECONDS unless set. make bench (IAM building a report in 3 s):
-# a wait of 5 s cuts an account's latency from RETRY_DELAY_SECONDS + 1 s to
-# 4 s and halves worker invocations, but bills 4.6x the Lambda time per
-# account (485 vs 105 ms) and costs 11% more per run; a scheduled run does
-# not need the latency, so it is off unless set (README, Performance).
+# INLINE_WAIT_SECONDS unless set: off. A wait trades Lambda time for latency,
+# which a scheduled run does not need (README, Performance: Inline wait).
 INLINE_WAIT_DEFAULT = 0
 
 _OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
@@ -53,10 +52,7 @@ def _ou_list(value: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _prefix(value: Any) -> Any:
-    # "reports" and "reports/" both mean the folder "reports/".
-    if isinstance(value, str) and value and not value.endswith("/"):
-        return value + "/"
-    return value
+    return normalise_prefix(value) if isinstance(value, str) else value
 
 
 # Tuples, so that settings are hashable and can key the cached dependencies.
@@ -87,8 +83,8 @@ class WorkerSettings(_Settings):
     max_attempts: int = Field(default=45, alias="MAX_ATTEMPTS", ge=1, le=1000)
     # SQS caps DelaySeconds at 900.
     retry_delay_seconds: int = Field(default=60, alias="RETRY_DELAY_SECONDS", ge=0, le=900)
-    # Polling again within the invocation before re-enqueuing (make bench:
-    # inline wait). At most 30 s: the function's timeout must hold it.
+    # Polling again within the invocation before re-enqueuing. At most 30 s:
+    # the function's timeout must hold it.
     inline_wait_seconds: int = Field(
         default=INLINE_WAIT_DEFAULT, alias="INLINE_WAIT_SECONDS", ge=0, le=30
     )
@@ -104,6 +100,15 @@ class DlqHandlerSettings(_Settings):
 S = TypeVar("S", bound=_Settings)
 
 
+def variables(model: type[_Settings]) -> frozenset[str]:
+    """The environment variables ``model`` reads: what a deployment of that
+    function must set (or may, where there is a default)."""
+    return frozenset(str(field.alias) for field in model.model_fields.values())
+
+
+FUNCTION_SETTINGS: dict[str, type[_Settings]] = {}
+
+
 def load(model: type[S], environ: Mapping[str, str]) -> S:
     """Validate ``environ`` against ``model``; raise ConfigurationError naming
     each missing or invalid variable."""
@@ -111,14 +116,18 @@ def load(model: type[S], environ: Mapping[str, str]) -> S:
         return model.model_validate(dict(environ))
     except ValidationError as exc:
         problems = []
-        for error in exc.errors(include_url=False):
-            name = str(error["loc"][0]) if error["loc"] else "environment"
-            if error["type"] == "missing":
+        for problem in field_problems(exc):
+            name = problem.field.split(".")[0] or "environment"
+            if problem.kind == "missing":
                 problems.append(f"{name} is not set")
             else:
-                message = error["msg"].removeprefix("Value error, ")
-                problems.append(f"{name} is invalid ({message}; got {error.get('input')!r})")
+                problems.append(f"{name} is invalid ({problem.message}; got {problem.input!r})")
         raise ConfigurationError("; ".join(problems)) from None
+
+
+FUNCTION_SETTINGS.update(
+    producer=ProducerSettings, worker=WorkerSettings, dlq_handler=DlqHandlerSettings
+)
 
 
 @lru_cache(maxsize=1)

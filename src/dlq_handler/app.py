@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies
-from credreports.failures import DeadLetter, Recorded
-from credreports.messages import utc_now
+from credreports.logic.dlq_handler import DeadLetter, Recorded
+from credreports.models.ids import utc_now
 from credreports.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -23,14 +23,14 @@ def record_handler(record: SQSRecord) -> Recorded | None:
         body=record.body,
         receive_count=int(record.attributes.approximate_receive_count),
     )
-    return dependencies.ledger().record(letter, now=utc_now())
+    return dependencies.failure_recorder().record(letter, now=utc_now())
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    ledger = dependencies.ledger()
+    recorder = dependencies.failure_recorder()
     with processor(records=event["Records"], handler=record_handler, lambda_context=context):
         results = processor.process()
     recorded = [result for status, result, _ in results if status == "success" and result]
@@ -38,5 +38,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     # whole batch comes back: the records are rewritten (same keys) and the
     # digest is sent again, so no failure goes unannounced.
     if recorded:
-        ledger.notify(recorded)
+        recorder.notify(recorded)
     return processor.response()

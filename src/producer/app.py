@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies
-from credreports.messages import utc_now
+from credreports.logic.producer import parse_event, start_run
+from credreports.models.ids import utc_now
 from credreports.observability import logger, metrics, tracer
-from credreports.runs import parse_event, start_run
 
 
 @logger.inject_lambda_context

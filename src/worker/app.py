@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies, memory
-from credreports.collection import Record
+from credreports.logic.worker.batch import Record
 from credreports.observability import logger, metrics, tracer
 
 
@@ -22,10 +22,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     memory.return_freed_buffers_to_the_os()
     # Settings are checked before the batch: a misconfigured function fails
     # loudly instead of failing each record.
-    collector = dependencies.collector()
+    batch = dependencies.worker()
     # Records run concurrently, which Powertools' BatchProcessor does not do;
-    # Collector.handle_batch is its small equivalent: a partial batch response
+    # WorkerBatch.handle is its small equivalent: a partial batch response
     # with the records that raised or whose re-enqueue could not be sent.
     records = [Record(message_id=r.message_id, body=r.body) for r in SQSEvent(event).records]
-    retry = collector.handle_batch(records)
+    retry = batch.handle(records)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

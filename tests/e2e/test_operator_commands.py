@@ -4,22 +4,16 @@ the emulator, with the pipeline run by the local event-source loop."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import boto3
 import pytest
 
 from credreports import cli
-from credreports.adapters.queue import Queue
-from tests.e2e.conftest import Deployed, Result
+from credreports.models.codes import Trigger
+from tests.support.deployed import Deployed, RunCli
+from tests.support.emulator import queue_depth
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, read_run
-
-RunCli = Callable[..., Result]
-
-
-def queued(queue_url: str) -> int:
-    return Queue(queue_url, client=boto3.client("sqs")).depths().total
+from tests.support.ledger import assert_every_account_accounted_for, read_run, run_to_the_end
 
 
 def members(deployed: Deployed, count: int) -> list[str]:
@@ -39,7 +33,7 @@ def test_enqueue_with_one_malformed_id_names_it_and_sends_nothing(
     assert result.code == 2
     assert "'12345678901'" in result.err and "nothing was sent" in result.err
     assert good[0] not in result.err
-    assert queued(deployed.resources.work_queue_url) == 0
+    assert queue_depth(deployed.resources.work_queue_url) == 0
     keys = boto3.client("s3").list_objects_v2(Bucket=deployed.resources.bucket).get("KeyCount")
     assert keys == 0
 
@@ -57,7 +51,7 @@ def test_enqueued_accounts_get_reports(deployed: Deployed, run_cli: RunCli) -> N
     run_id = result.out.split(" in a new run ")[1].split()[0]
     outcome = assert_every_account_accounted_for(deployed.resources.bucket, run_id, set(chosen))
     assert set(outcome.reports) == set(chosen)
-    assert outcome.manifest is not None and outcome.manifest["trigger"] == "manual"
+    assert outcome.manifest is not None and outcome.manifest.trigger is Trigger.MANUAL
     # ...and status calls the run complete
     assert run_cli("status", "--run", run_id, *deployed.target).code == 0
 
@@ -113,7 +107,7 @@ def test_failures_are_listed_by_reason_and_replay_turns_them_into_reports(
     # Then nothing is sent
     assert again.code == 0
     assert f"Nothing to replay in run {run_id}." in again.out
-    assert queued(deployed.resources.work_queue_url) == 0
+    assert queue_depth(deployed.resources.work_queue_url) == 0
 
 
 def test_replay_dry_run_and_second_replay_send_nothing(
@@ -123,8 +117,7 @@ def test_replay_dry_run_and_second_replay_send_nothing(
     accounts = sorted(deployed.organization.ids())
     faults.deny("sts.AssumeRole", {accounts[0]})
     pipeline = deployed.pipeline()
-    run_id = pipeline.start()["run_id"]
-    pipeline.drain()
+    run_id = run_to_the_end(pipeline, set(accounts))[0]["run_id"]
 
     # When the operator asks for a dry run
     dry = run_cli("replay", "--run", run_id, "--dry-run", *deployed.target)
@@ -133,7 +126,7 @@ def test_replay_dry_run_and_second_replay_send_nothing(
     assert dry.code == 0
     assert f"Would replay 1 failed account(s) of run {run_id}" in dry.out
     assert accounts[0] in dry.out
-    assert queued(deployed.resources.work_queue_url) == 0
+    assert queue_depth(deployed.resources.work_queue_url) == 0
 
     # When it replays for real (the role is still missing) and the run finishes again
     assert run_cli("replay", "--run", run_id, *deployed.target).code == 0
@@ -155,8 +148,7 @@ def test_status_json_matches_the_objects_in_s3(
     accounts = sorted(deployed.organization.ids())
     faults.deny("sts.AssumeRole", {accounts[3]})
     pipeline = deployed.pipeline()
-    run_id = pipeline.start()["run_id"]
-    pipeline.drain()
+    run_id = run_to_the_end(pipeline, set(accounts))[0]["run_id"]
 
     # When the operator asks for the ledger as JSON
     result = run_cli("status", "--json", *deployed.target)
@@ -171,7 +163,7 @@ def test_status_json_matches_the_objects_in_s3(
         a: r["reason"] for a, r in s3.failures.items()
     }
     assert s3.manifest is not None
-    assert sorted(ledger["accounts"]) == sorted(s3.manifest["accounts"])
+    assert sorted(ledger["accounts"]) == sorted(s3.manifest.accounts)
     assert ledger["counts"] == {
         "accounts": len(accounts),
         "reports": len(accounts) - 1,

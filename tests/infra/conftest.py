@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,34 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
     template: dict[str, Any] = yaml_parse(path.read_text(encoding="utf-8"))
     return template
+
+
+def handler_modules() -> dict[str, str]:
+    """Logical id -> handler module ("producer.app"), for every function of template.yaml."""
+    resources = load_template(TEMPLATE)["Resources"]
+    return {
+        name: resource["Properties"]["Handler"].rpartition(".")[0]
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def pip(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """This machine's pip (the infra venvs, made by uv, have none); fails on an error."""
+    return subprocess.run(  # noqa: S603 - this machine's pip, our arguments
+        [
+            shutil.which("python3") or "python3",
+            "-m",
+            "pip",
+            "--quiet",
+            "--disable-pip-version-check",
+            *arguments,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def tool_environment() -> dict[str, str]:

@@ -17,6 +17,7 @@ imported untouched by it, as Lambda would.
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
 import re
@@ -31,22 +32,21 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from tests.infra.conftest import REPO, TEMPLATE, load_template, tool, tool_environment
+from tests.infra.conftest import (
+    REPO,
+    SRC,
+    TEMPLATE,
+    handler_modules,
+    load_template,
+    pip,
+    tool,
+    tool_environment,
+)
 
 _EXTENSION = re.compile(r"\.cpython-(?P<tag>\d+)-[^/]*\.so$")
 
 
-def _functions() -> dict[str, str]:
-    """Logical id -> handler module, for every function of the template."""
-    resources = load_template(TEMPLATE)["Resources"]
-    return {
-        name: resource["Properties"]["Handler"].rpartition(".")[0]
-        for name, resource in resources.items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
-
-
-FUNCTIONS = _functions()
+FUNCTIONS = handler_modules()
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,42 @@ def test_artifact_holds_its_own_handler_only(build_dir: Path, name: str) -> None
     assert "credreports" in present
     assert not (handlers - {own}) & present
     assert not {"tests", "__pycache__"} & present
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_artifact_leaves_out_the_command_line_and_the_local_emulator(
+    build_dir: Path, name: str
+) -> None:
+    package = build_dir / name / "credreports"
+    shipped = {path.relative_to(package).as_posix() for path in package.rglob("*")}
+
+    assert {"__init__.py", "adapters"} <= shipped
+    assert not {"cli", "local"} & shipped
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_import_of_the_shipped_code_resolves_inside_the_artifact(
+    build_dir: Path, name: str
+) -> None:
+    """Also the imports inside functions, which importing the handler does not run:
+    a shipped module reaching for something left out would fail only on Lambda."""
+    artifact = build_dir / name
+    own = FUNCTIONS[name].partition(".")[0]
+    imported = {
+        module
+        for directory in ("credreports", own)
+        for path in (artifact / directory).rglob("*.py")
+        for module in _imported_modules(artifact, path)
+    }
+
+    left_out = {
+        module
+        for module in imported
+        if _is_module(SRC, module) and not _is_module(artifact, module)
+    }
+
+    assert imported & {"credreports.dependencies", "credreports.settings"}
+    assert left_out == set()
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +194,27 @@ def test_artifacts_ship_the_project_dependencies_at_the_locked_versions(
 
 
 # ----------------------------------------------------------------- helpers
+def _imported_modules(root: Path, path: Path) -> set[str]:
+    """Every module an import statement of ``path`` names, as a dotted name (and,
+    for ``from M import n``, also ``M.n``, which may be a submodule)."""
+    package = path.relative_to(root).with_suffix("").parts[:-1]
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            modules.add(module)
+            modules.update(f"{module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def _is_module(root: Path, dotted: str) -> bool:
+    path = root.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def _import_handler(python: str, artifact: Path, module: str) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys, importlib\n"
@@ -226,27 +283,17 @@ def _local_extension(distribution: str, version: str, prefix: str) -> bytes | No
 def _wheel_extension(distribution: str, version: str, prefix: str, wheels: Path) -> bytes:
     target = wheels / f"{_normalise(distribution)}-{version}"
     if not target.exists():
-        subprocess.run(  # noqa: S603 - this machine's pip, an exact pinned version
-            [
-                shutil.which("python3") or "python3",
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                f"{sys.version_info.major}.{sys.version_info.minor}",
-                "--platform",
-                "manylinux2014_x86_64",
-                "--dest",
-                str(target),
-                f"{distribution}=={version}",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
+        pip(
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            f"{sys.version_info.major}.{sys.version_info.minor}",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--dest",
+            str(target),
+            f"{distribution}=={version}",
         )
     (wheel,) = target.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:

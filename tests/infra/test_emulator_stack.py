@@ -19,28 +19,14 @@ import boto3
 import pytest
 
 from credreports.local import stack
+from credreports.settings import FUNCTION_SETTINGS, variables
 from tests.infra.conftest import TEMPLATE
 
+# What each function reads, from its settings model: a variable the code
+# reads and the template does not set (or the reverse) shows up here.
 ENVIRONMENT_NAMES = {
-    "ProducerFunctionName": {
-        "WORK_QUEUE_URL",
-        "REPORT_BUCKET",
-        "REPORT_PREFIX",
-        "INCLUDE_OU_IDS",
-        "EXCLUDE_OU_IDS",
-        "EXCLUDE_ACCOUNT_IDS",
-    },
-    "WorkerFunctionName": {
-        "WORK_QUEUE_URL",
-        "DEAD_LETTER_QUEUE_URL",
-        "REPORT_BUCKET",
-        "REPORT_PREFIX",
-        "MEMBER_ROLE_NAME",
-        "MAX_ATTEMPTS",
-        "RETRY_DELAY_SECONDS",
-        "INLINE_WAIT_SECONDS",
-    },
-    "DlqHandlerFunctionName": {"REPORT_BUCKET", "REPORT_PREFIX", "NOTIFICATION_TOPIC_ARN"},
+    f"{''.join(part.title() for part in name.split('_'))}FunctionName": variables(model)
+    for name, model in FUNCTION_SETTINGS.items()
 }
 COMMON_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 CLI_OUTPUTS = {

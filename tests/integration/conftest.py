@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from credreports.local import resources
@@ -11,9 +9,8 @@ from tests.support.faults import Faults
 
 
 @pytest.fixture(autouse=True)
-def clean_emulator(emulator: Emulator) -> Iterator[None]:
-    emulator.reset()
-    yield
+def _every_test_starts_empty(clean_emulator: Emulator) -> None:
+    """Every integration test starts with an empty emulator."""
 
 
 @pytest.fixture

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import boto3
 import pytest
-from moto.iam.models import IAMBackend
 
 from credreports import dependencies, layout
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
+from credreports.logic.worker.policy import AccountCollector, RetryPolicy
+from tests.support import faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 # The inline polls of these tests come this often, not every 2 s.
@@ -22,25 +24,21 @@ POLL_SECONDS = 0.05
 
 
 @pytest.fixture
-def iam_builds_reports(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[int | None], Counter[str]]]:
-    """IAM in the emulator answers STARTED until an account's ``n``-th
-    GenerateCredentialReport (never COMPLETE with None); counts the polls of
-    each account as IAM sees them."""
-    polls: Counter[str] = Counter()
-    original_generated = IAMBackend.report_generated
+def iam_builds_reports() -> Iterator[Callable[[int | None], Counter[str]]]:
+    """IAM answers STARTED until an account's ``n``-th poll (never COMPLETE
+    with None); returns the polls of each account as IAM saw them."""
+    with ExitStack() as stack:
 
-    def complete_on(n: int | None) -> Counter[str]:
-        def report_generated(self: IAMBackend) -> bool:
-            polls[self.account_id] += 1
-            return n is not None and polls[self.account_id] >= n
+        def complete_on(n: int | None) -> Counter[str]:
+            return stack.enter_context(faults.iam_builds_reports(polls=n)).polls
 
-        monkeypatch.setattr(IAMBackend, "report_generated", report_generated)
-        return polls
+        yield complete_on
 
-    yield complete_on
-    monkeypatch.setattr(IAMBackend, "report_generated", original_generated)
+
+def worker_policy() -> RetryPolicy:
+    collector = dependencies.worker().collector
+    assert isinstance(collector, AccountCollector)
+    return collector.policy
 
 
 def work_queue_sends(stack: Resources) -> list[str]:
@@ -73,7 +71,7 @@ def test_report_finished_during_the_wait_is_stored_in_one_invocation(
     polls = iam_builds_reports(3)
     sends = work_queue_sends(stack)
     pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "10"})
-    dependencies.collector().inline_poll_seconds = POLL_SECONDS
+    worker_policy().inline_poll_seconds = POLL_SECONDS
 
     # When the run completes
     summary = pipeline.start()
@@ -97,7 +95,7 @@ def test_polls_of_every_invocation_add_up_in_the_attempt_counter(
     org = seed_organization(2, ous={})
     polls = iam_builds_reports(6)
     pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "1"})
-    dependencies.collector().inline_poll_seconds = 0.4  # about 3 polls a wait
+    worker_policy().inline_poll_seconds = 0.4  # about 3 polls a wait
 
     # When the run completes
     summary = pipeline.start()
@@ -120,7 +118,7 @@ def test_max_attempts_bounds_the_inline_polls(
     org = seed_organization(2, ous={})
     polls = iam_builds_reports(None)
     pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "4", "INLINE_WAIT_SECONDS": "30"})
-    dependencies.collector().inline_poll_seconds = POLL_SECONDS
+    worker_policy().inline_poll_seconds = POLL_SECONDS
 
     # When the run completes
     summary = pipeline.start()

@@ -8,7 +8,6 @@ import io
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
 import pytest
@@ -16,54 +15,15 @@ import pytest
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededOrganization, seed_organization
+from tests.support.builders import scheduled_event
+from tests.support.emulator import (
+    list_keys,
+    queue_depth,
+    read_notifications,
+    subscribe_queue_to_topic,
+)
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for
-
-
-def scheduled_event(at: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": at,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/credreports-daily"],
-        "detail": {},
-    }
-
-
-def subscribe_queue_to_topic(topic_arn: str) -> str:
-    """An SQS subscription on the topic: how the tests read the SNS digests."""
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="digest-reader")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
-    return url
-
-
-def read_digests(queue_url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    digests = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
-        if not messages:
-            return digests
-        for message in messages:
-            envelope = json.loads(message["Body"])
-            digests.append(
-                {
-                    "subject": envelope["Subject"],
-                    "body": json.loads(envelope["Message"]),
-                    "attributes": envelope.get("MessageAttributes", {}),
-                }
-            )
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+from tests.support.ledger import assert_every_account_accounted_for, run_to_the_end
 
 
 def report_users(bucket: str, key: str) -> set[str]:
@@ -87,7 +47,7 @@ def test_full_run_collects_every_active_account_except_excluded(
     summary = pipeline.start(scheduled_event("2026-11-23T02:00:00Z"))
     pipeline.drain()
 
-    # Then exactly the other active accounts have a report at the DESIGN.md key
+    # Then exactly the other active accounts have a report at the documented key (README)
     expected = org.ids() - {excluded}
     assert summary["run_id"] == "20261123T020000Z"
     assert summary["enqueued"] == len(expected) == 30
@@ -104,9 +64,9 @@ def test_full_run_collects_every_active_account_except_excluded(
         assert report_users(stack.bucket, key) == set(org.accounts[account_id].users)
     # ...the manifest lists them, and says what was left out and why
     assert outcome.manifest is not None
-    assert set(outcome.manifest["accounts"]) == expected
-    assert {s["account_id"] for s in outcome.manifest["skipped"]} == org.ids("SUSPENDED")
-    assert outcome.manifest["excluded"] == [excluded]
+    assert set(outcome.manifest.accounts) == expected
+    assert set(outcome.manifest.skipped_states()) == org.ids("SUSPENDED")
+    assert outcome.manifest.excluded == (excluded,)
     # ...and each report says when IAM generated it, for which run, after how many polls
     head = boto3.client("s3").head_object(
         Bucket=stack.bucket, Key=outcome.reports[excluded_not(expected)]
@@ -154,18 +114,16 @@ def test_report_that_never_completes_fails_with_one_digest(
     pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "4"})
 
     # When the run completes
-    summary = pipeline.start()
-    pipeline.drain()
+    summary, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then that account has a REPORT_NOT_READY failure after exactly 4 attempts
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {stuck}
     record = outcome.failures[stuck]
     assert record["reason"] == "REPORT_NOT_READY"
     assert record["attempts"] == 4
     assert faults.fired["never_ready"] == 4
     # ...and exactly one SNS digest names it
-    digests = read_digests(digest_queue)
+    digests = read_notifications(digest_queue)
     assert len(digests) == 1
     digest = digests[0]
     assert digest["subject"] == f"credreports: 1 account failed in run {summary['run_id']}"
@@ -183,74 +141,15 @@ def test_denied_assume_role_fails_at_once_without_retries(stack: Resources, faul
     pipeline = LocalPipeline(stack)
 
     # When the run completes
-    summary = pipeline.start()
-    pipeline.drain()
+    _, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then it fails with ROLE_ASSUME_DENIED after one attempt; the others have reports
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {denied}
     assert outcome.failures[denied]["reason"] == "ROLE_ASSUME_DENIED"
     assert outcome.failures[denied]["attempts"] == 1
     assert "AccessDenied" in outcome.failures[denied]["detail"]
     assert faults.fired["deny:sts.AssumeRole"] == 1
     assert len(outcome.reports) == len(org.ids()) - 1
-
-
-def test_malformed_body_fails_alone_and_neighbours_get_reports(stack: Resources) -> None:
-    # Given a batch holding three good messages and one malformed body
-    org = seed_organization(2, ous={})
-    run_id = "20261123T080000Z"
-    sqs = boto3.client("sqs")
-    bodies = [
-        json.dumps(
-            {
-                "v": 1,
-                "account_id": account,
-                "run_id": run_id,
-                "attempt": 0,
-                "trigger": "manual",
-                "enqueued_at": "2026-11-23T08:00:00Z",
-            }
-        )
-        for account in sorted(org.ids())
-    ]
-    bad = json.dumps(
-        {
-            "v": 1,
-            "account_id": "12345",
-            "run_id": run_id,
-            "attempt": 0,
-            "trigger": "manual",
-            "enqueued_at": "2026-11-23T08:00:00Z",
-        }
-    )
-    sqs.send_message_batch(
-        QueueUrl=stack.work_queue_url,
-        Entries=[
-            {"Id": str(i), "MessageBody": b} for i, b in enumerate([*bodies[:1], bad, *bodies[1:]])
-        ],
-    )
-    pipeline = LocalPipeline(stack)
-
-    # When the worker takes the batch
-    pipeline.drain()
-
-    # Then the good ones have reports, and the bad one an INVALID_MESSAGE record naming the problem
-    outcome = assert_every_account_accounted_for(stack.bucket, run_id, org.ids())
-    assert set(outcome.reports) == org.ids()
-    invalid = [
-        json.loads(boto3.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-        for key in list_keys(stack.bucket, "failures/")
-    ]
-    assert len(invalid) == 1
-    assert invalid[0]["reason"] == "INVALID_MESSAGE"
-    assert "account_id" in invalid[0]["detail"] and "'12345'" in invalid[0]["detail"]
-    assert invalid[0]["run_id"] == run_id
-
-
-def list_keys(bucket: str, prefix: str) -> list[str]:
-    answer = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
-    return [item["Key"] for item in answer.get("Contents", [])]
 
 
 def test_worker_that_crashes_on_one_account_is_redriven_to_the_dlq(
@@ -263,11 +162,9 @@ def test_worker_that_crashes_on_one_account_is_redriven_to_the_dlq(
     pipeline = LocalPipeline(stack)
 
     # When the run completes (maxReceiveCount=3 on the work queue)
-    summary = pipeline.start()
-    pipeline.drain()
+    _, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then SQS moved it to the DLQ after 3 receives, and its record says WORKER_CRASHED
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {crashing}
     record = outcome.failures[crashing]
     assert record["reason"] == "WORKER_CRASHED"
@@ -285,7 +182,7 @@ def test_reenqueued_message_carries_next_attempt_and_configured_delay(stack: Res
     # When the worker polls once (moto answers STARTED on the first Generate)
     sqs = boto3.client("sqs")
     requeued_at = time.monotonic()  # no later than the re-enqueue
-    assert pipeline.loop.poll(pipeline.loop.subscriptions[0]) == 1
+    assert pipeline.loop.poll(pipeline.loop.subscriptions["worker"]) == 1
 
     # Then the queue holds one delayed message that cannot be received yet
     attributes = sqs.get_queue_attributes(QueueUrl=stack.work_queue_url, AttributeNames=["All"])[
@@ -317,11 +214,13 @@ def test_manual_run_rejects_malformed_ids_and_enqueues_exactly_the_given(
     pipeline = LocalPipeline(stack)
     chosen = sorted(org.ids())[1:3]
 
-    # When a manual run names a malformed id, the whole request is rejected, naming it
-    with pytest.raises(ValueError, match=r"'12345678901x'") as rejected:
-        pipeline.start({"account_ids": [chosen[0], "12345678901x"]})
+    # When a manual run names malformed ids, the whole request is rejected, naming each
+    with pytest.raises(ValueError, match=r"'1234', '12345678901x'") as rejected:
+        pipeline.start({"account_ids": [chosen[0], "1234", "12345678901x"]})
     assert chosen[0] not in str(rejected.value)
-    assert depth(stack.work_queue_url) == 0
+    # ...and nothing was sent or written
+    assert queue_depth(stack.work_queue_url) == 0
+    assert list_keys(stack.bucket, "") == []
 
     # When the ids are valid, exactly those accounts are enqueued and collected
     summary = pipeline.start({"account_ids": chosen})
@@ -329,20 +228,6 @@ def test_manual_run_rejects_malformed_ids_and_enqueues_exactly_the_given(
     pipeline.drain()
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], set(chosen))
     assert set(outcome.reports) == set(chosen)
-
-
-def depth(queue_url: str) -> int:
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["All"]
-    )["Attributes"]
-    return sum(
-        int(attributes[name])
-        for name in (
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        )
-    )
 
 
 def test_two_runs_the_same_day_keep_both_sets_of_reports(stack: Resources) -> None:

@@ -13,13 +13,10 @@ import pytest
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
-from tests.integration.test_pipeline import (
-    list_keys,
-    read_digests,
-    scheduled_event,
-    subscribe_queue_to_topic,
-)
+from credreports.models.manifest import ManifestStatus
+from tests.support.builders import scheduled_event
 from tests.support.chaos import run_chaos
+from tests.support.emulator import list_keys, read_notifications, subscribe_queue_to_topic
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for, read_run
 
@@ -69,8 +66,8 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
     manifest = read_run(stack.bucket, RUN_ID).manifest
     assert manifest is not None
-    assert manifest["status"] == "LISTING_FAILED" and manifest["accounts"] == []
-    assert "ServiceException" in manifest["error"]
+    assert manifest.status is ManifestStatus.LISTING_FAILED and manifest.accounts == ()
+    assert "ServiceException" in (manifest.error or "")
 
     # When Lambda retries the same scheduled event, the run completes once
     summary = pipeline.start(SCHEDULE)
@@ -78,7 +75,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     assert summary["run_id"] == RUN_ID and summary["enqueued"] == 60
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
     assert set(outcome.reports) == org.ids()
-    assert outcome.manifest is not None and outcome.manifest["status"] == "ENQUEUED"
+    assert outcome.manifest is not None and outcome.manifest.enqueued
 
 
 def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
@@ -98,7 +95,7 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     assert len(list_keys(stack.bucket, "runs/")) == 1
 
 
-def test_duplicate_delivery_of_a_failing_account_gives_one_record_and_a_report_wins(
+def test_duplicate_deliveries_of_a_denied_account_give_one_failure_record(
     stack: Resources, faults: Faults
 ) -> None:
     # Given every delivery duplicated, and one account denied
@@ -109,14 +106,18 @@ def test_duplicate_delivery_of_a_failing_account_gives_one_record_and_a_report_w
     pipeline = LocalPipeline(stack)
     # (each duplicate is itself received and duplicated: stop after the first wave)
     summary = pipeline.start()
-    pipeline.loop.poll(pipeline.loop.subscriptions[0])
+    pipeline.loop.poll(pipeline.loop.subscriptions["worker"])
     faults.clear()
     faults.deny("sts.AssumeRole", {denied})
     pipeline.drain()
 
+    # Then the denied account has one failure record, however often it was
+    # delivered, and every other account (delivered twice too) one report
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {denied}
     assert len(list_keys(stack.bucket, "failures/")) == 1
+    assert set(outcome.reports) == org.ids() - {denied}
+    assert faults.fired["duplicate_delivery"] >= len(org.ids())
 
 
 def test_dead_letter_for_an_account_that_already_has_a_report_is_dropped(
@@ -147,7 +148,7 @@ def test_dead_letter_for_an_account_that_already_has_a_report_is_dropped(
     # Then the report stands alone, and nobody is paged
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], {account})
     assert set(outcome.reports) == {account}
-    assert read_digests(digests) == []
+    assert read_notifications(digests) == []
 
 
 def test_transient_s3_failure_is_retried_and_denied_storage_fails_fast(
@@ -168,8 +169,8 @@ def test_transient_s3_failure_is_retried_and_denied_storage_fails_fast(
     faults.clear()
     summary = pipeline.start({"account_ids": [accounts[2]]})
     faults.fail("s3.PutObject", "AccessDenied", 403)
-    pipeline.loop.subscriptions[1].handler = _with_faults_cleared(
-        pipeline.loop.subscriptions[1].handler, faults
+    pipeline.loop.subscriptions["dlq_handler"].handler = _with_faults_cleared(
+        pipeline.loop.subscriptions["dlq_handler"].handler, faults
     )
     pipeline.drain()
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], {accounts[2]})
@@ -205,6 +206,6 @@ def test_failed_publish_keeps_the_records_until_the_digest_goes_out(
     assert faults.fired["fail:sns.Publish"] == 1
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {denied}
-    received = read_digests(digests)
+    received = read_notifications(digests)
     assert len(received) == 1
     assert [f["account_id"] for f in received[0]["body"]["failures"]] == [denied]

@@ -73,7 +73,7 @@ def run_chaos(
     faults.throttle({"iam.GenerateCredentialReport"}, rate=throttle_rate, code="LimitExceeded")
     faults.duplicate_deliveries(stack.work_queue_url, rate=duplicate_rate)
     pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": str(max_attempts), "LOG_LEVEL": "WARNING"})
-    worker = pipeline.loop.subscriptions[0]
+    worker = pipeline.loop.subscriptions["worker"]
     worker.handler = faults.crash_mid_batch(worker.handler, rate=crash_rate)
 
     started = time.monotonic()

@@ -24,7 +24,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,4 +272,41 @@ class Faults:
                 self.fired["duplicate_delivery"] += 1
 
 
-__all__ = ["Faults", "InjectedCrash"]
+@dataclass
+class ReportBuilds:
+    """What ``iam_builds_reports`` saw: GenerateCredentialReport polls per
+    account, and when (perf_counter) each account's first poll came."""
+
+    polls: Counter[str]
+    first_poll: dict[str, float]
+
+
+@contextmanager
+def iam_builds_reports(
+    *, polls: int | None = None, seconds: float | None = None
+) -> Iterator[ReportBuilds]:
+    """IAM in the emulator (in this process) takes time to build a report:
+    GenerateCredentialReport answers STARTED until an account's ``polls``-th
+    poll, or until ``seconds`` after its first poll; with neither, never
+    COMPLETE. moto itself answers COMPLETE on the second poll however soon it
+    comes; real IAM takes a few seconds. Restores moto when the block ends."""
+    from moto.iam.models import IAMBackend
+
+    seen = ReportBuilds(polls=Counter(), first_poll={})
+    original = IAMBackend.report_generated
+
+    def report_generated(self: IAMBackend) -> bool:
+        seen.polls[self.account_id] += 1
+        started = seen.first_poll.setdefault(self.account_id, time.perf_counter())
+        if polls is not None and seen.polls[self.account_id] >= polls:
+            return True
+        return seconds is not None and time.perf_counter() - started >= seconds
+
+    IAMBackend.report_generated = report_generated  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        IAMBackend.report_generated = original  # type: ignore[method-assign]
+
+
+__all__ = ["Faults", "InjectedCrash", "ReportBuilds", "iam_builds_reports"]

@@ -3,46 +3,41 @@ code under test), and the invariant every pipeline test asserts."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
+from credreports import layout
+from credreports.local.pipeline import LocalPipeline
+from credreports.models.manifest import RunManifest
+from tests.support.emulator import list_keys, read_json
 
 
 @dataclass
 class RunOutcome:
     reports: dict[str, str]  # account -> key
     failures: dict[str, dict[str, Any]]  # account -> failure record
-    manifest: dict[str, Any] | None
+    manifest: RunManifest | None
     # accounts with a report and a failure record, resolved to the report
     resolved: set[str] = field(default_factory=set)
 
 
-def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(item["Key"] for item in page.get("Contents", []))
-    return keys
+def _by_account(keys: list[str]) -> dict[str, str]:
+    # One key per account and run: the account is a folder of the run's key.
+    return {key.split("account=")[1].split("/")[0]: key for key in keys}
 
 
 def read_run(bucket: str, run_id: str, prefix: str = "") -> RunOutcome:
-    s3 = boto3.client("s3")
-    day = f"{run_id[0:4]}-{run_id[4:6]}-{run_id[6:8]}"
-    reports: dict[str, str] = {}
-    for key in _keys(s3, bucket, f"{prefix}reports/date={day}/run={run_id}/"):
-        account = key.split("account=")[1].split("/")[0]
-        assert account not in reports, f"two reports for {account}"
-        reports[account] = key
-    failures: dict[str, dict[str, Any]] = {}
-    for key in _keys(s3, bucket, f"{prefix}failures/date={day}/run={run_id}/"):
-        account = key.split("account=")[1].split("/")[0]
-        assert account not in failures, f"two failure records for {account}"
-        failures[account] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    manifest_key = f"{prefix}runs/date={day}/run={run_id}/manifest.json"
+    reports = _by_account(list_keys(bucket, layout.run_prefix(prefix, "reports", run_id)))
+    failures = {
+        account: read_json(bucket, key)
+        for account, key in _by_account(
+            list_keys(bucket, layout.run_prefix(prefix, "failures", run_id))
+        ).items()
+    }
+    manifest_key = layout.manifest_key(prefix, run_id)
     manifest = None
-    if _keys(s3, bucket, manifest_key):
-        manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    if list_keys(bucket, manifest_key):
+        manifest = RunManifest.model_validate(read_json(bucket, manifest_key))
     return RunOutcome(reports=reports, failures=failures, manifest=manifest)
 
 
@@ -68,3 +63,25 @@ def assert_every_account_accounted_for(
     extra = (reported | failed) - expected
     assert not extra, f"outcomes for accounts that were not in the run: {sorted(extra)}"
     return outcome
+
+
+def run_to_the_end(
+    pipeline: LocalPipeline,
+    expected: set[str],
+    event: dict[str, Any] | None = None,
+    *,
+    duplicates: bool = False,
+) -> tuple[dict[str, Any], RunOutcome]:
+    """Start a run, deliver every message until the queues are empty, and
+    assert the invariant over ``expected``; returns the producer's answer
+    and what the run left."""
+    summary = pipeline.start(event)
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(
+        pipeline.resources.bucket,
+        summary["run_id"],
+        expected,
+        pipeline.resources.prefix,
+        duplicates=duplicates,
+    )
+    return summary, outcome

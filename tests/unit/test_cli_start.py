@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from credreports.cli import CommandError, describe_run_summary, start_event
+from credreports.cli import CommandError, describe_run_started, start_event
 from credreports.operations import InvalidAccountIdsError
 
 
@@ -28,7 +28,7 @@ def test_a_malformed_account_is_named_and_nothing_is_invoked() -> None:
 
 
 def test_the_producer_answer_is_printed_with_run_id_and_counts() -> None:
-    # Given the producer's RunSummary
+    # Given the producer's RunStarted
     summary = {
         "run_id": "20261123T020000Z",
         "trigger": "manual",
@@ -38,7 +38,7 @@ def test_the_producer_answer_is_printed_with_run_id_and_counts() -> None:
     }
 
     # Then the operator reads the run id, the counts and the next command
-    text = describe_run_summary(summary)
+    text = describe_run_started(summary)
     assert "Run 20261123T020000Z started (manual): 30 accounts enqueued" in text
     assert "2 skipped by state (SUSPENDED 2), 1 excluded" in text
     assert "credreports status --run 20261123T020000Z" in text
@@ -46,4 +46,4 @@ def test_the_producer_answer_is_printed_with_run_id_and_counts() -> None:
 
 def test_an_unexpected_answer_is_an_error_not_a_crash() -> None:
     with pytest.raises(CommandError, match="unexpected"):
-        describe_run_summary("Simple Lambda happy path OK")
+        describe_run_started("Simple Lambda happy path OK")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from credreports.failures import DIGEST_BYTES, Recorded, digests
-from credreports.messages import FailureRecord, Reason, Trigger
+from credreports.logic.dlq_handler import DIGEST_BYTES, Recorded, digests
+from credreports.models.codes import Reason, Trigger
+from credreports.models.failure_record import FailureRecord
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from credreports.settings import INLINE_WAIT_DEFAULT, ConfigurationError, WorkerSettings, load
+from credreports.settings import ConfigurationError, WorkerSettings, load
 
 WORKER = {
     "WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/credreports-work",
@@ -14,8 +14,9 @@ WORKER = {
 }
 
 
-def test_inline_wait_defaults_to_the_benchmarked_value() -> None:
-    assert load(WorkerSettings, WORKER).inline_wait_seconds == INLINE_WAIT_DEFAULT
+def test_without_the_variable_the_worker_does_not_wait_inline() -> None:
+    # The documented default (README, Inline wait): poll once, then re-enqueue.
+    assert load(WorkerSettings, WORKER).inline_wait_seconds == 0
 
 
 @pytest.mark.parametrize("value", ["0", "30"])

@@ -2,78 +2,32 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 
 from credreports import layout
-from credreports.adapters.storage import ReportStore
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
-from credreports.messages import FailureRecord, Reason, Trigger
+from credreports.models.codes import Reason
+from credreports.models.manifest import ManifestStatus
+from tests.support import builders
+from tests.support.builders import NOW, RUN_ID, failure_record
+from tests.support.fakes import MemoryStore
 
-RUN = "20261123T020000Z"
+RUN = RUN_ID
+
 A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444"
-NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-class MemoryStore(ReportStore):
-    """A bucket in a dict: the ledger's rules without S3."""
-
-    def __init__(self, prefix: str = "") -> None:
-        self.bucket = "memory"
-        self.prefix = prefix
-        self.objects: dict[str, bytes] = {}
-
-    def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
-        self.objects[key] = json.dumps(document, default=str).encode()
-        return key
-
-    def get_json(self, key: str) -> Any | None:
-        return json.loads(self.objects[key]) if key in self.objects else None
-
-    def keys(self, prefix: str) -> Iterator[str]:
-        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
-
-    def delete(self, key: str) -> None:
-        self.objects.pop(key, None)
-
-
-def manifest(store: MemoryStore, accounts: list[str], status: str = "ENQUEUED") -> None:
-    store.put_json(
-        layout.manifest_key(store.prefix, RUN),
-        {
-            "v": 1,
-            "run_id": RUN,
-            "trigger": "schedule",
-            "created_at": "2026-11-23T02:00:01Z",
-            "status": status,
-            "accounts": accounts,
-            "skipped": [{"account_id": D, "state": "SUSPENDED"}],
-            "excluded": [],
-        },
-    )
+def manifest(
+    store: MemoryStore,
+    accounts: list[str],
+    status: ManifestStatus = ManifestStatus.ENQUEUED,
+) -> None:
+    document = builders.manifest(accounts, status=status, skipped={D: "SUSPENDED"})
+    store.put_json(layout.manifest_key(store.prefix, RUN), document.to_document())
 
 
 def report(store: MemoryStore, account: str) -> None:
     store.objects[layout.report_key(store.prefix, RUN, account)] = b"user,arn\n"
-
-
-def failure_record(account: str, reason: Reason = Reason.ROLE_ASSUME_DENIED) -> FailureRecord:
-    return FailureRecord(
-        account_id=account,
-        run_id=RUN,
-        reason=reason,
-        detail="injected",
-        attempts=1,
-        trigger=Trigger.SCHEDULE,
-        failed_at=NOW,
-        recorded_at=NOW,
-        message_id="m-1",
-        receive_count=1,
-    )
 
 
 def failure(store: MemoryStore, account: str, reason: Reason = Reason.ROLE_ASSUME_DENIED) -> None:
@@ -142,7 +96,7 @@ def test_a_withdrawn_failure_is_outstanding_until_its_new_outcome() -> None:
 def test_a_run_whose_listing_failed_is_never_complete() -> None:
     # Given a manifest that says the organization could not be listed
     store = MemoryStore()
-    manifest(store, [], status="LISTING_FAILED")
+    manifest(store, [], status=ManifestStatus.LISTING_FAILED)
 
     # Then the ledger has nothing outstanding, but the run is not complete
     ledger = read_ledger(store, RUN)
@@ -153,7 +107,8 @@ def test_an_unknown_run_is_an_error_and_the_latest_run_is_the_newest() -> None:
     # Given two runs
     store = MemoryStore()
     manifest(store, [A])
-    store.put_json(layout.manifest_key("", "20261124T020000Z"), {"run_id": "20261124T020000Z"})
+    newer = builders.manifest([A], run_id="20261124T020000Z")
+    store.put_json(layout.manifest_key("", newer.run_id), newer.to_document())
 
     # Then the latest is the newer one, and a run that left nothing is an error
     assert latest_run_id(store) == "20261124T020000Z"

@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 
-from credreports.messages import (
+from credreports.models.codes import Reason, Trigger
+from credreports.models.ids import run_date, run_id_for
+from credreports.models.messages import (
     DeadLetterMessage,
     InvalidMessageError,
-    Reason,
-    Trigger,
     WorkMessage,
     parse_dead_letter,
     parse_work_message,
-    run_date,
-    run_id_for,
     salvage_ids,
 )
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from credreports.messages import Trigger
-from credreports.runs import ProducerEventError, parse_event
+from credreports.logic.producer import ProducerEventError, parse_event
+from credreports.models.codes import Trigger
 
 NOW = datetime(2026, 11, 23, 9, 30, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws
-from credreports.adapters.errors import describe
+from credreports.adapters.aws_errors import describe
 
 
 class StackNotFoundError(RuntimeError):

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws
-from credreports.adapters.errors import (
+from credreports.adapters.aws_errors import (
     describe,
     error_code,
     is_server_error,
@@ -34,7 +34,7 @@ REFRESH_MARGIN = timedelta(minutes=5)
 NOT_READY_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgress"})
 # A warm worker sees thousands of accounts. Credentials are small (a re-enqueued
 # message that returns to this container skips AssumeRole); an IAM client is
-# ~0.4 MB, so only the accounts in flight keep one (make bench measures both).
+# far larger, so only the accounts in flight keep one (README, Performance).
 CACHED_SESSIONS = 5000
 CACHED_CLIENTS = 32
 

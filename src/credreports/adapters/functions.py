@@ -9,7 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws
-from credreports.adapters.errors import describe
+from credreports.adapters.aws_errors import describe
 
 
 class InvocationError(RuntimeError):

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws
-from credreports.adapters.errors import describe
+from credreports.adapters.aws_errors import describe
 from credreports.errors import DeliveryError
 
 BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries.

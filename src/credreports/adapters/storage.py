@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credreports import aws, layout
-from credreports.adapters.errors import describe, error_code, is_denied
+from credreports.adapters.aws_errors import describe, error_code, is_denied
 from credreports.errors import RetryableError, StorageDenied
 
 

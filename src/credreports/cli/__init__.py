@@ -10,6 +10,7 @@ complete), 1 not done or failed, 2 invalid input (nothing was sent).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -28,7 +29,8 @@ from credreports.cli import render
 from credreports.cli.target import Target, TargetError, add_target_options, resolve
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
-from credreports.messages import Reason, validate_run_id
+from credreports.models.codes import Reason
+from credreports.models.ids import validate_run_id
 from credreports.operations import (
     InvalidAccountIdsError,
     enqueue_accounts,
@@ -80,8 +82,8 @@ def start_event(account_ids: Sequence[str]) -> dict[str, Any]:
     return {"account_ids": list(require_account_ids(account_ids))}
 
 
-def describe_run_summary(summary: Any) -> str:
-    """What ``start`` prints from the producer's answer (RunSummary.as_dict)."""
+def describe_run_started(summary: Any) -> str:
+    """What ``start`` prints from the producer's answer (RunStarted.as_dict)."""
     if not isinstance(summary, dict) or "run_id" not in summary:
         raise CommandError(f"the producer answered something unexpected: {summary!r}")
     skipped = summary.get("skipped_by_state") or {}
@@ -99,7 +101,7 @@ def cmd_start(args: argparse.Namespace, target: Target) -> int:
     target.require("producer_function")
     assert target.producer_function is not None
     summary = Function(target.producer_function).invoke(event)
-    print(describe_run_summary(summary))
+    print(describe_run_started(summary))
     return EXIT_OK
 
 
@@ -183,13 +185,16 @@ def cmd_status(args: argparse.Namespace, target: Target) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # moto is imported only when the emulator starts: ask for it up front.
+    if importlib.util.find_spec("moto") is None:
+        raise CommandError("the demo needs the emulator: pip install 'credreports[local]'")
+    from credreports.local import checkout, emulator
+    from credreports.local.demo import run_demo
+
     try:
-        from credreports.local import emulator
-        from credreports.local.demo import run_demo
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise CommandError(
-            f"the demo needs the emulator: pip install 'credreports[local]' ({exc})"
-        ) from exc
+        checkout.require()
+    except checkout.CheckoutNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
     started = time.monotonic()
     out_dir = Path(args.out)
     print(
@@ -204,13 +209,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ledger = result.ledger
     manifest = ledger.manifest
     assert manifest is not None
-    skipped: dict[str, int] = {}
-    for state in manifest.skipped.values():
-        skipped[state] = skipped.get(state, 0) + 1
+    skipped = manifest.skipped_by_state()
     seen = len(manifest.accounts) + len(manifest.skipped) + len(manifest.excluded)
     rows = [
         ("run", ledger.run_id),
-        ("resources", "from template.yaml" if result.from_template else "created directly"),
+        ("resources", "from template.yaml"),
         ("accounts seen", str(seen)),
         ("skipped by state", render.counts(skipped)),
         ("excluded", f"{len(manifest.excluded)} (the Sandbox OU)"),

@@ -9,6 +9,7 @@ from typing import TextIO
 from credreports.adapters.queue import QueueDepths
 from credreports.ledger import RunLedger
 from credreports.local.demo import Progress
+from credreports.models.ids import format_timestamp
 
 BAR_WIDTH = 28
 # Without a terminal (CI logs, pipes), a line per change at most this often.
@@ -74,9 +75,10 @@ def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
     if manifest is None:
         rows.append(("manifest", "MISSING (the producer did not write one for this run)"))
     else:
-        rows.append(("trigger", f"{manifest.trigger}, started {manifest.created_at}"))
-        if manifest.status != "ENQUEUED":
-            rows.append(("manifest", f"{manifest.status}: {manifest.error or ''}"))
+        started = format_timestamp(manifest.created_at)
+        rows.append(("trigger", f"{manifest.trigger.value}, started {started}"))
+        if not manifest.enqueued:
+            rows.append(("manifest", f"{manifest.status.value}: {manifest.error or ''}"))
     rows.append(("accounts in manifest", str(len(ledger.accounts))))
     rows.append(("reports stored", str(len(ledger.reports))))
     rows.append(("failures", str(len(ledger.failures))))
@@ -90,10 +92,7 @@ def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
     if ledger.unexpected:
         rows.append(("not in manifest", " ".join(ledger.unexpected)))
     if manifest is not None:
-        skipped: dict[str, int] = {}
-        for state in manifest.skipped.values():
-            skipped[state] = skipped.get(state, 0) + 1
-        rows.append(("skipped by state", counts(skipped)))
+        rows.append(("skipped by state", counts(manifest.skipped_by_state())))
         rows.append(("excluded", str(len(manifest.excluded))))
     return rows
 

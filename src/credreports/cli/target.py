@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from credreports.adapters.cloudformation import stack_outputs
+from credreports.layout import normalise_prefix
 
 # option dest -> (stack output, the option's spelling for error messages)
 _OPTIONS = {
@@ -72,8 +73,5 @@ def resolve(args: argparse.Namespace) -> Target:
     for dest, (output, _) in _OPTIONS.items():
         given = getattr(args, dest)
         values[dest] = given if given is not None else outputs.get(output)
-    prefix = values.pop("prefix") or ""
-    # "reports" and "reports/" both mean the folder, as in the functions' settings.
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
+    prefix = normalise_prefix(values.pop("prefix") or "")
     return Target(stack=args.stack, prefix=prefix, **values)

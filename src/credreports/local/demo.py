@@ -5,7 +5,6 @@ handlers. The CLI's ``demo`` command renders what this returns.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -17,7 +16,7 @@ from credreports import aws, layout
 from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.ledger import RunLedger, outcome_keys, read_ledger
-from credreports.local import resources
+from credreports.local import stack
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededAccount, SeededOrganization, seed_organization
@@ -82,11 +81,6 @@ def demo_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
     return users
 
 
-def stack_available() -> bool:
-    """Whether the template-driven stack (credreports.local.stack) is here."""
-    return importlib.util.find_spec("credreports.local.stack") is not None
-
-
 def resources_from_outputs(outputs: Mapping[str, str]) -> Resources:
     """The pipeline's resources named by the stack's outputs."""
     return Resources(
@@ -101,14 +95,7 @@ def resources_from_outputs(outputs: Mapping[str, str]) -> Resources:
 def provision(
     organization: SeededOrganization, parameters: Mapping[str, str], stack_name: str = STACK_NAME
 ) -> Resources:
-    """Create the stack's resources in the emulator from template.yaml.
-
-    Falls back to the directly created resources (credreports.local.resources)
-    only while the template-driven stack module is not in this checkout."""
-    if not stack_available():
-        return resources.create(stack_name)
-    from credreports.local import stack  # type: ignore[attr-defined,unused-ignore]
-
+    """Create the stack's resources in the emulator from template.yaml."""
     organization_id = aws.client("organizations").describe_organization()["Organization"]["Id"]
     outputs = stack.deploy(
         {
@@ -143,7 +130,6 @@ class DemoResult:
     organization: SeededOrganization
     files_written: list[Path]
     elapsed_seconds: float
-    from_template: bool
 
 
 def export(store: ReportStore, ledger: RunLedger, out_dir: Path) -> list[Path]:
@@ -223,5 +209,4 @@ def run_demo(
         organization=organization,
         files_written=written,
         elapsed_seconds=time.monotonic() - started,
-        from_template=stack_available(),
     )

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 REGION = "us-east-1"
 
@@ -47,8 +48,9 @@ class Emulator:
             response.read()
 
 
-def start() -> Emulator:
-    """Start a moto server on a free port of 127.0.0.1 and point boto3 at it."""
+def serve() -> tuple[Any, str]:
+    """Start a moto server on a free port of 127.0.0.1; returns it and its
+    endpoint. Only loopback: nothing else can reach it."""
     from moto.server import ThreadedMotoServer
 
     # The access log prints one line per request; the demo and the tests have
@@ -57,7 +59,12 @@ def start() -> Emulator:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    endpoint_url = f"http://{host}:{port}"
+    return server, f"http://{host}:{port}"
+
+
+def start() -> Emulator:
+    """Start the emulator (``serve``) and point boto3 at it."""
+    server, endpoint_url = serve()
     for name in _CLEARED:
         os.environ.pop(name, None)
     os.environ.update(_LOCAL_ENVIRONMENT)

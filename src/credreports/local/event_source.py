@@ -107,21 +107,20 @@ class EventSourceLoop:
     def __init__(self, client: Any = None) -> None:
         self._client = client or aws.client("sqs")
         self._region = self._client.meta.region_name
-        self.subscriptions: list[Subscription] = []
+        # By function name: "worker", "dlq_handler".
+        self.subscriptions: dict[str, Subscription] = {}
         self.stats = LoopStats()
 
     def subscribe(
         self, queue_url: str, handler: Handler, function_name: str, batch_size: int = 10
     ) -> None:
         arn = self._client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        self.subscriptions.append(
-            Subscription(
-                queue_url=queue_url,
-                queue_arn=arn["Attributes"]["QueueArn"],
-                handler=handler,
-                function_name=function_name,
-                batch_size=batch_size,
-            )
+        self.subscriptions[function_name] = Subscription(
+            queue_url=queue_url,
+            queue_arn=arn["Attributes"]["QueueArn"],
+            handler=handler,
+            function_name=function_name,
+            batch_size=batch_size,
         )
 
     def poll(self, subscription: Subscription) -> int:
@@ -165,7 +164,7 @@ class EventSourceLoop:
     def depths(self) -> dict[str, QueueDepths]:
         return {
             s.queue_url: Queue(s.queue_url, client=self._client).depths()
-            for s in self.subscriptions
+            for s in self.subscriptions.values()
         }
 
     def run_until_idle(
@@ -179,7 +178,7 @@ class EventSourceLoop:
         deadline = time.monotonic() + timeout_seconds
         empty_checks = 0
         while time.monotonic() < deadline:
-            delivered = sum(self.poll(subscription) for subscription in self.subscriptions)
+            delivered = sum(self.poll(subscription) for subscription in self.subscriptions.values())
             if on_progress:
                 on_progress()
             if delivered:

@@ -1,5 +1,6 @@
-"""The whole pipeline on the emulator: the real handlers, wired by the local
-event-source loop. Used by the demo, the tests and the benchmarks."""
+"""The whole pipeline on the emulator: the real handlers (from the checkout's
+src/, see credreports.local.checkout), wired by the local event-source loop.
+Used by the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credreports import dependencies
+from credreports.local import checkout
 from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
 from credreports.local.resources import Resources
 
@@ -23,8 +25,8 @@ class LocalPipeline:
 
     def __post_init__(self) -> None:
         self.configure(**self.environment)
-        from dlq_handler.app import lambda_handler as dlq_handler
-        from worker.app import lambda_handler as worker
+        dlq_handler = checkout.lambda_handler("dlq_handler.app.lambda_handler")
+        worker = checkout.lambda_handler("worker.app.lambda_handler")
 
         self.loop = EventSourceLoop()
         self.loop.subscribe(self.resources.work_queue_url, worker, "worker", self.worker_batch_size)
@@ -40,8 +42,7 @@ class LocalPipeline:
 
     def start(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Invoke the producer (a full run with no event)."""
-        from producer.app import lambda_handler as producer
-
+        producer = checkout.lambda_handler("producer.app.lambda_handler")
         result: dict[str, Any] = producer(event or {}, LocalContext(function_name="producer"))
         return result
 

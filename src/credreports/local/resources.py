@@ -13,6 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from credreports import aws
+from credreports.settings import FUNCTION_SETTINGS, variables
+
+# Powertools' own settings, as the template sets them.
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "credreports",
+    "POWERTOOLS_METRICS_NAMESPACE": "credreports",
+}
+# Read by Powertools, not by the settings models: accepted as overrides.
+POWERTOOLS_VARIABLES = {"LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_DISABLED"}
+
+
+def _all_variables() -> set[str]:
+    return {name for model in FUNCTION_SETTINGS.values() for name in variables(model)}
 
 
 @dataclass(frozen=True)
@@ -24,7 +37,13 @@ class Resources:
     prefix: str = ""
 
     def environment(self, **overrides: str) -> dict[str, str]:
-        """The functions' environment variables for these resources."""
+        """The functions' environment for these resources: where each
+        resource is, no retry delay (a local run should not wait), and the
+        settings' own defaults for everything else. ``overrides`` must name
+        variables that some function reads."""
+        unknown = set(overrides) - POWERTOOLS_VARIABLES - set(LOCAL_ENVIRONMENT) - _all_variables()
+        if unknown:
+            raise ValueError(f"no function reads {', '.join(sorted(unknown))}")
         values = {
             "WORK_QUEUE_URL": self.work_queue_url,
             "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
@@ -32,13 +51,8 @@ class Resources:
             "REPORT_PREFIX": self.prefix,
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "MEMBER_ROLE_NAME": "credreports-member",
-            "MAX_ATTEMPTS": "45",
             "RETRY_DELAY_SECONDS": "0",
-            "INCLUDE_OU_IDS": "",
-            "EXCLUDE_OU_IDS": "",
-            "EXCLUDE_ACCOUNT_IDS": "",
-            "POWERTOOLS_SERVICE_NAME": "credreports",
-            "POWERTOOLS_METRICS_NAMESPACE": "credreports",
+            **LOCAL_ENVIRONMENT,
         }
         values.update(overrides)
         return values
@@ -58,30 +72,30 @@ def create(
     sqs = sqs or aws.client("sqs")
     s3 = s3 or aws.client("s3")
     sns = sns or aws.client("sns")
-    dlq_url = sqs.create_queue(
-        QueueName=f"{name}-dead-letter",
-        # The DLQ keeps messages longer than the work queue (SQS keeps a moved
-        # message's original enqueue time).
-        Attributes={
-            "MessageRetentionPeriod": "1209600",
-            "VisibilityTimeout": str(visibility_timeout),
-            "SqsManagedSseEnabled": "true",
-        },
-    )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    work_url = sqs.create_queue(
-        QueueName=f"{name}-work",
-        Attributes={
-            "MessageRetentionPeriod": "345600",
-            "VisibilityTimeout": str(visibility_timeout),
-            "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-            ),
-        },
-    )["QueueUrl"]
+
+    def queue(queue_name: str, retention: int, **attributes: str) -> tuple[str, str]:
+        url = sqs.create_queue(
+            QueueName=queue_name,
+            Attributes={
+                "MessageRetentionPeriod": str(retention),
+                "VisibilityTimeout": str(visibility_timeout),
+                "SqsManagedSseEnabled": "true",
+                **attributes,
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return url, arn["Attributes"]["QueueArn"]
+
+    # The DLQ keeps messages longer than the work queue (SQS keeps a moved
+    # message's original enqueue time).
+    dlq_url, dlq_arn = queue(f"{name}-dead-letter", 1_209_600)
+    work_url, _ = queue(
+        f"{name}-work",
+        345_600,
+        RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+        ),
+    )
     bucket = f"{name}-reports"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_encryption(

@@ -9,6 +9,8 @@ from typing import Any
 
 from credreports import aws
 
+REGION = "us-east-1"
+
 # name -> children; the default shape of an organization that has grown a bit.
 DEFAULT_OUS: dict[str, Any] = {
     "Security": {},
@@ -57,6 +59,10 @@ def default_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
     return names
 
 
+def no_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
+    return []
+
+
 def _create_ous(
     organizations: Any, parent_id: str, tree: Mapping[str, Any], path: str, found: dict[str, str]
 ) -> None:
@@ -69,15 +75,81 @@ def _create_ous(
         _create_ous(organizations, ou_id, children, full, found)
 
 
-def _create_organization(
-    organizations: Any, ous: Mapping[str, Any] | None
-) -> tuple[str, str, dict[str, str]]:
-    """The organization and its OU tree; returns (management id, root id, OU ids)."""
-    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
-    root_id = organizations.list_roots()["Roots"][0]["Id"]
-    ou_ids: dict[str, str] = {}
-    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
-    return organization["MasterAccountId"], root_id, ou_ids
+class _OverHttp:
+    """Accounts and users created through the emulator's API, as a person would."""
+
+    def __init__(self, management_id: str, root_id: str) -> None:
+        self._organizations = aws.client("organizations")
+        self._sts = aws.client("sts")
+        self._root_id = root_id
+
+    def create_account(self, name: str, index: int) -> str:
+        status = self._organizations.create_account(AccountName=name, Email=f"{name}@example.com")[
+            "CreateAccountStatus"
+        ]
+        return str(status["AccountId"])
+
+    def move(self, account_id: str, ou_id: str) -> None:
+        self._organizations.move_account(
+            AccountId=account_id, SourceParentId=self._root_id, DestinationParentId=ou_id
+        )
+
+    def close(self, account_id: str) -> None:
+        self._organizations.close_account(AccountId=account_id)
+
+    def iam(self, account_id: str) -> Any:
+        credentials = self._sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+            RoleSessionName="seed",
+        )["Credentials"]
+        return aws.client(
+            "iam",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
+
+class _BackendIam:
+    """The part of the IAM client API that seeding uses, on moto's backend."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def create_user(self, UserName: str, **_: Any) -> None:
+        self._backend.create_user(region_name=REGION, user_name=UserName)
+
+
+class _IntoBackend:
+    """Accounts and users written straight into moto's backend (the emulator
+    runs in this process): thousands of accounts in seconds."""
+
+    def __init__(self, management_id: str, root_id: str) -> None:
+        from moto.backends import get_backend
+
+        self._organizations = get_backend("organizations")[management_id]["aws"]
+        self._iam = get_backend("iam")
+        self._accounts: dict[str, Any] = {}
+
+    def create_account(self, name: str, index: int) -> str:
+        from datetime import timedelta
+
+        created = self._organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+        fake = self._organizations.accounts[-1]
+        # moto pages ListAccounts by JoinedTimestamp: keep them distinct.
+        fake.create_time = fake.create_time + timedelta(milliseconds=index)
+        account_id = str(created["CreateAccountStatus"]["AccountId"])
+        self._accounts[account_id] = fake
+        return account_id
+
+    def move(self, account_id: str, ou_id: str) -> None:
+        self._accounts[account_id].parent_id = ou_id
+
+    def close(self, account_id: str) -> None:
+        self._accounts[account_id].close()
+
+    def iam(self, account_id: str) -> Any:
+        return _BackendIam(self._iam[account_id]["global"])
 
 
 def seed_organization(
@@ -94,80 +166,32 @@ def seed_organization(
 
     ``direct`` writes the accounts and users straight into the emulator's
     backend (same process), for organizations of thousands of accounts; the
-    organization and OUs are still created over HTTP."""
-    if direct:
-        return _seed_direct(accounts, suspended=suspended, ous=ous)
+    organization and OUs are still created over HTTP. ``users`` then gets an
+    IAM object that only creates users."""
     organizations = aws.client("organizations")
-    sts = aws.client("sts")
-    management_id, root_id, ou_ids = _create_organization(organizations, ous)
+    management_id = organizations.create_organization(FeatureSet="ALL")["Organization"][
+        "MasterAccountId"
+    ]
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    ou_ids: dict[str, str] = {}
+    _create_ous(organizations, root_id, DEFAULT_OUS if ous is None else ous, "", ou_ids)
+    writer = (_IntoBackend if direct else _OverHttp)(management_id, root_id)
     paths = list(ou_ids)
+    digits = 5 if direct else 4
     seeded = {management_id: SeededAccount(id=management_id, name="management", ou_path="")}
     for index in range(accounts):
-        name = f"account-{index:04d}"
-        account_id = organizations.create_account(AccountName=name, Email=f"{name}@example.com")[
-            "CreateAccountStatus"
-        ]["AccountId"]
+        name = f"account-{index:0{digits}d}"
+        account_id = writer.create_account(name, index)
         path = paths[index % len(paths)] if paths else ""
         if path:
-            organizations.move_account(
-                AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou_ids[path]
-            )
+            writer.move(account_id, ou_ids[path])
         seeded[account_id] = SeededAccount(id=account_id, name=name, ou_path=path)
         if index < suspended:
-            organizations.close_account(AccountId=account_id)
+            writer.close(account_id)
             seeded[account_id].state = "SUSPENDED"
     for index, account in enumerate(seeded.values()):
-        if account.state != "ACTIVE":
-            continue
-        credentials = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account.id}:role/OrganizationAccountAccessRole",
-            RoleSessionName="seed",
-        )["Credentials"]
-        iam = aws.client(
-            "iam",
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        account.users = users(iam, account, index)
-    return SeededOrganization(
-        management_account_id=management_id, root_id=root_id, ou_ids=ou_ids, accounts=seeded
-    )
-
-
-def _seed_direct(
-    accounts: int, *, suspended: int, ous: Mapping[str, Any] | None
-) -> SeededOrganization:
-    from datetime import timedelta
-
-    from moto.backends import get_backend
-
-    management_id, root_id, ou_ids = _create_organization(aws.client("organizations"), ous)
-    paths = list(ou_ids)
-    backend = get_backend("organizations")[management_id]["aws"]
-    iam_backends = get_backend("iam")
-    seeded = {management_id: SeededAccount(id=management_id, name="management", ou_path="")}
-    for index in range(accounts):
-        name = f"account-{index:05d}"
-        created = backend.create_account(AccountName=name, Email=f"{name}@example.com")
-        account_id = created["CreateAccountStatus"]["AccountId"]
-        fake = backend.accounts[-1]
-        # moto pages ListAccounts by JoinedTimestamp: keep them distinct.
-        fake.create_time = fake.create_time + timedelta(milliseconds=index)
-        path = paths[index % len(paths)] if paths else ""
-        if path:
-            fake.parent_id = ou_ids[path]
-        seeded[account_id] = SeededAccount(id=account_id, name=name, ou_path=path)
-        if index < suspended:
-            fake.close()
-            seeded[account_id].state = "SUSPENDED"
-    for account in seeded.values():
-        if account.state != "ACTIVE":
-            continue
-        iam = iam_backends[account.id]["global"]
-        account.users = [f"ci-{account.id}", f"dev-{account.id}"]
-        for user in account.users:
-            iam.create_user(region_name="us-east-1", user_name=user)
+        if account.state == "ACTIVE":
+            account.users = users(writer.iam(account.id), account, index)
     return SeededOrganization(
         management_account_id=management_id, root_id=root_id, ou_ids=ou_ids, accounts=seeded
     )

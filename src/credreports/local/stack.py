@@ -4,7 +4,7 @@ The demo and the tests build their queues, bucket, topic, roles and functions
 from the same template that `sam deploy` uses, so the local run cannot drift
 from what is deployed. The template goes through the SAM transform
 (aws-sam-translator, as CloudFormation would do it) and is then created by the
-emulator's CloudFormation, with three local adjustments:
+emulator's CloudFormation, with these local adjustments:
 
 - every event source mapping is created disabled: an enabled mapping makes
   moto try to run the function in Docker and bumps the receive counts; the
@@ -41,11 +41,8 @@ from typing import Any
 
 import boto3
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
-#: template.yaml of a source checkout (the demo and the tests run from one).
-TEMPLATE_PATH = _REPO_ROOT / "template.yaml"
-#: The directory that is the functions' CodeUri.
-CODE_DIR = _REPO_ROOT / "src"
+from credreports.local.checkout import CODE_DIR, TEMPLATE_PATH
+
 DEFAULT_STACK_NAME = "credreports"
 ARTIFACT_BUCKET = "credreports-local-artifacts"
 

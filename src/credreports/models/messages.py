@@ -1,4 +1,5 @@
-"""The one message model shared by producer, worker, dlq_handler and the CLI.
+"""The work message: one account to collect in one run, on the work queue and,
+with the reason it failed, on the dead-letter queue.
 
 Work queue body (JSON)::
 
@@ -14,99 +15,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    field_validator,
+from pydantic import Field, ValidationError
+
+from credreports.models.codes import Reason, Trigger
+from credreports.models.ids import (
+    AccountId,
+    RunId,
+    UtcTimestamp,
+    utc_now,
+    validate_account_id,
+    validate_run_id,
 )
+from credreports.models.validation import Message, field_problems
 
 MESSAGE_VERSION = 1
 # SQS accepts 256 KiB; ours are ~200 bytes. Anything far bigger is not ours.
 MAX_BODY_BYTES = 8 * 1024
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
-
-class Trigger(StrEnum):
-    SCHEDULE = "schedule"
-    MANUAL = "manual"
-    REPLAY = "replay"
-
-
-class Reason(StrEnum):
-    """Why an account has no report. Each code tells the operator what to fix."""
-
-    ROLE_ASSUME_DENIED = "ROLE_ASSUME_DENIED"
-    REPORT_ACCESS_DENIED = "REPORT_ACCESS_DENIED"
-    REPORT_NOT_READY = "REPORT_NOT_READY"
-    THROTTLED = "THROTTLED"
-    STORAGE_DENIED = "STORAGE_DENIED"
-    INVALID_MESSAGE = "INVALID_MESSAGE"
-    WORKER_CRASHED = "WORKER_CRASHED"
-
-
-def validate_account_id(value: str) -> str:
-    """Return ``value`` if it is an AWS account id (exactly 12 digits)."""
-    if not isinstance(value, str) or not _ACCOUNT_ID.match(value):
-        raise ValueError(f"account id {value!r} is not 12 digits")
-    return value
-
-
-def invalid_account_ids(values: Iterable[object]) -> list[object]:
-    """The entries of ``values`` that are not account ids, in order."""
-    return [value for value in values if not (isinstance(value, str) and _ACCOUNT_ID.match(value))]
-
-
-def validate_run_id(value: str) -> str:
-    """Return ``value`` if it is a run id of the form YYYYMMDDTHHMMSSZ (UTC)."""
-    try:
-        datetime.strptime(value, _RUN_ID_FORMAT)
-    except (TypeError, ValueError):
-        raise ValueError(f"run id {value!r} is not of the form YYYYMMDDTHHMMSSZ") from None
-    return value
-
-
-AccountId = Annotated[str, AfterValidator(validate_account_id)]
-RunId = Annotated[str, AfterValidator(validate_run_id)]
-UtcTimestamp = Annotated[
-    datetime,
-    AfterValidator(
-        lambda value: value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    ),
-    PlainSerializer(lambda value: value.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str),
-]
-
-
-def run_id_for(moment: datetime) -> str:
-    """The run id of a run started at ``moment``."""
-    return moment.astimezone(UTC).strftime(_RUN_ID_FORMAT)
-
-
-def run_date(run_id: str) -> date:
-    """The date partition of a run: the run's own date, never the wall clock."""
-    return datetime.strptime(run_id, _RUN_ID_FORMAT).date()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
-
-
-class WorkMessage(_Strict):
+class WorkMessage(Message):
     """One account to collect in one run."""
 
     v: Literal[1] = 1
@@ -132,7 +61,7 @@ class WorkMessage(_Strict):
         )
 
 
-class Failure(_Strict):
+class Failure(Message):
     reason: Reason
     detail: str = Field(max_length=2048)
     failed_at: UtcTimestamp
@@ -150,17 +79,16 @@ class InvalidMessageError(ValueError):
 
 def _describe(error: ValidationError) -> str:
     problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "body"
-        if item["type"] == "literal_error" and item["loc"] == ("v",):
-            problems.append(f"v: unknown message version {item.get('input')!r} (supported: 1)")
-        elif item["type"] == "extra_forbidden":
+    for problem in field_problems(error):
+        where = problem.field or "body"
+        if problem.kind == "literal_error" and problem.field == "v":
+            problems.append(f"v: unknown message version {problem.input!r} (supported: 1)")
+        elif problem.kind == "extra_forbidden":
             problems.append(f"{where}: unexpected field")
-        elif item["type"] == "missing":
+        elif problem.kind == "missing":
             problems.append(f"{where}: missing")
         else:
-            message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
+            problems.append(f"{where}: {problem.message}")
     return "; ".join(problems)
 
 
@@ -216,25 +144,3 @@ def salvage_ids(body: str) -> tuple[str | None, str | None]:
     with contextlib.suppress(ValueError):
         run = validate_run_id(str(data.get("run_id")))
     return account, run
-
-
-class FailureRecord(_Strict):
-    """What ``failures/.../failure.json`` holds: one per account and run."""
-
-    v: Literal[1] = 1
-    account_id: AccountId | None
-    run_id: RunId | None
-    reason: Reason
-    detail: str
-    attempts: int = Field(ge=0)
-    trigger: Trigger | None
-    failed_at: UtcTimestamp
-    recorded_at: UtcTimestamp
-    message_id: str
-    receive_count: int = Field(ge=0)
-    replayed_at: UtcTimestamp | None = None
-
-    @field_validator("detail")
-    @classmethod
-    def _bounded(cls, value: str) -> str:
-        return value[:2048]

@@ -14,11 +14,11 @@ from aws_lambda_powertools.metrics import single_metric
 from credreports import layout
 from credreports.adapters.notifications import Notifier
 from credreports.adapters.storage import ReportStore
-from credreports.messages import (
+from credreports.models.codes import Reason
+from credreports.models.failure_record import FailureRecord
+from credreports.models.messages import (
     DeadLetterMessage,
-    FailureRecord,
     InvalidMessageError,
-    Reason,
     parse_dead_letter,
     salvage_ids,
 )
@@ -145,7 +145,7 @@ def digests(recorded: list[Recorded]) -> list[tuple[str, str, dict[str, list[str
     return messages
 
 
-class FailureLedger:
+class FailureRecorder:
     """Writes failure records and sends the digest."""
 
     def __init__(self, store: ReportStore, notifier: Notifier) -> None:

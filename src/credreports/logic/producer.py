@@ -3,24 +3,26 @@ manifest, enqueue one message per account."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from credreports import layout
-from credreports.adapters.organization import Account, Organization
-from credreports.adapters.queue import Outgoing, Queue
+from credreports.adapters.organization import Account
+from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import OrganizationListingError
-from credreports.messages import (
-    Trigger,
-    WorkMessage,
-    invalid_account_ids,
-    run_id_for,
-    utc_now,
+from credreports.models.codes import Trigger
+from credreports.models.ids import invalid_account_ids, run_id_for, run_started, utc_now
+from credreports.models.manifest import (
+    ManifestStatus,
+    RunManifest,
+    SelectionSettings,
+    SkippedAccount,
 )
+from credreports.models.messages import WorkMessage
 from credreports.observability import MetricUnit, logger, metrics
+from credreports.ports import AccountSource, MessageSender
 from credreports.settings import ProducerSettings
 
 
@@ -44,7 +46,9 @@ class Selection:
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunStarted:
+    """What the producer answers: the run and how many accounts it enqueued."""
+
     run_id: str
     trigger: str
     enqueued: int
@@ -102,7 +106,7 @@ def parse_event(event: Any, now: datetime) -> RunRequest:
     )
 
 
-def select_accounts(settings: ProducerSettings, organization: Organization) -> Selection:
+def select_accounts(settings: ProducerSettings, organization: AccountSource) -> Selection:
     """The organization's accounts to collect: ACTIVE, in the included OUs (all
     of the organization when none are configured), not excluded."""
     if settings.include_ou_ids:
@@ -129,7 +133,7 @@ def _unique_run(request: RunRequest, store: ReportStore) -> RunRequest:
     keeps its id, so a retried invocation of the same event is the same run."""
     if request.trigger is Trigger.SCHEDULE:
         return request
-    started = datetime.strptime(request.run_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    started = run_started(request.run_id)
     run_id = request.run_id
     offset = 0
     while store.exists(layout.manifest_key(store.prefix, run_id)):
@@ -138,52 +142,82 @@ def _unique_run(request: RunRequest, store: ReportStore) -> RunRequest:
     return replace(request, run_id=run_id)
 
 
+def _selection_settings(settings: ProducerSettings) -> SelectionSettings:
+    return SelectionSettings(
+        include_ou_ids=settings.include_ou_ids,
+        exclude_ou_ids=settings.exclude_ou_ids,
+        exclude_account_ids=settings.exclude_account_ids,
+    )
+
+
 def start_run(
     request: RunRequest,
     settings: ProducerSettings,
-    organization: Organization,
-    queue: Queue,
+    organization: AccountSource,
+    queue: MessageSender,
     store: ReportStore,
-) -> RunSummary:
-    """Write the run manifest, then enqueue one message per account.
+) -> RunStarted:
+    """Start the run the producer was asked for: the accounts of the event, or
+    the organization's selected accounts.
+
+    If the organization cannot be listed completely, nothing is enqueued and
+    the manifest says so (a partial list must never pass for a complete run)."""
+    if request.account_ids is not None:
+        return start_listed_run(request, queue, store)
+    request = _unique_run(request, store)
+    try:
+        selection = select_accounts(settings, organization)
+    except OrganizationListingError as exc:
+        failed = RunManifest(
+            run_id=request.run_id,
+            trigger=request.trigger,
+            created_at=utc_now(),
+            status=ManifestStatus.LISTING_FAILED,
+            selection=_selection_settings(settings),
+            error=str(exc),
+        )
+        store.put_json(layout.manifest_key(store.prefix, request.run_id), failed.to_document())
+        logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
+        raise
+    return _enqueue(request, selection, _selection_settings(settings), queue, store)
+
+
+def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted:
+    """A run of the accounts named in ``request`` (a manual run, or
+    ``credreports enqueue`` without ``--run``): the organization is not read."""
+    accounts = request.account_ids
+    if accounts is None:
+        raise ProducerEventError("a listed run needs its account ids")
+    request = _unique_run(request, store)
+    selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
+    return _enqueue(request, selection, SelectionSettings(), queue, store)
+
+
+def _enqueue(
+    request: RunRequest,
+    selection: Selection,
+    selection_settings: SelectionSettings,
+    queue: MessageSender,
+    store: ReportStore,
+) -> RunStarted:
+    """Write the run manifest, then send one message per account.
 
     The manifest is written first so that ``status`` can always compare what
-    was meant to be collected with what was. If the organization cannot be
-    listed completely, nothing is enqueued and the manifest says so (a partial
-    list must never pass for a complete run)."""
-    request = _unique_run(request, store)
-    manifest_key = layout.manifest_key(settings.report_prefix, request.run_id)
-    manifest: dict[str, Any] = {
-        "v": 1,
-        "run_id": request.run_id,
-        "trigger": request.trigger.value,
-        "created_at": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "selection": {
-            "include_ou_ids": list(settings.include_ou_ids),
-            "exclude_ou_ids": list(settings.exclude_ou_ids),
-            "exclude_account_ids": list(settings.exclude_account_ids),
-        },
-    }
-    if request.account_ids is not None:
-        selection = Selection(accounts=list(request.account_ids), skipped={}, excluded=[])
-    else:
-        try:
-            selection = select_accounts(settings, organization)
-        except OrganizationListingError as exc:
-            failed = {"status": "LISTING_FAILED", "error": str(exc), "accounts": []}
-            store.put_json(manifest_key, {**manifest, **failed})
-            logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
-            raise
-    store.put_json(
-        manifest_key,
-        {
-            **manifest,
-            "status": "ENQUEUED",
-            "accounts": selection.accounts,
-            "skipped": [{"account_id": k, "state": v} for k, v in selection.skipped.items()],
-            "excluded": selection.excluded,
-        },
+    was meant to be collected with what was."""
+    manifest = RunManifest(
+        run_id=request.run_id,
+        trigger=request.trigger,
+        created_at=utc_now(),
+        status=ManifestStatus.ENQUEUED,
+        selection=selection_settings,
+        accounts=tuple(selection.accounts),
+        skipped=tuple(
+            SkippedAccount(account_id=account_id, state=state)
+            for account_id, state in selection.skipped.items()
+        ),
+        excluded=tuple(selection.excluded),
     )
+    store.put_json(layout.manifest_key(store.prefix, request.run_id), manifest.to_document())
     enqueued_at = utc_now()
     queue.send_all(
         [
@@ -200,13 +234,13 @@ def start_run(
             for account_id in selection.accounts
         ]
     )
-    summary = RunSummary(
+    started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,
         enqueued=len(selection.accounts),
-        skipped_by_state=dict(Counter(selection.skipped.values())),
+        skipped_by_state=manifest.skipped_by_state(),
         excluded=len(selection.excluded),
     )
-    metrics.add_metric(name="AccountsEnqueued", unit=MetricUnit.Count, value=summary.enqueued)
-    logger.info("run started", **summary.as_dict())
-    return summary
+    metrics.add_metric(name="AccountsEnqueued", unit=MetricUnit.Count, value=started.enqueued)
+    logger.info("run started", **started.as_dict())
+    return started

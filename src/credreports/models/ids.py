@@ -1,0 +1,74 @@
+"""Account ids, run ids, timestamps and the clock: one definition each."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, PlainSerializer
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def is_account_id(value: object) -> bool:
+    return isinstance(value, str) and _ACCOUNT_ID.match(value) is not None
+
+
+def validate_account_id(value: str) -> str:
+    """Return ``value`` if it is an AWS account id (exactly 12 digits)."""
+    if not is_account_id(value):
+        raise ValueError(f"account id {value!r} is not 12 digits")
+    return value
+
+
+def invalid_account_ids(values: Iterable[object]) -> list[object]:
+    """The entries of ``values`` that are not account ids, in order."""
+    return [value for value in values if not is_account_id(value)]
+
+
+def run_started(run_id: str) -> datetime:
+    """The moment a run id names; ValueError if it is not a run id."""
+    try:
+        return datetime.strptime(run_id, RUN_ID_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        raise ValueError(f"run id {run_id!r} is not of the form YYYYMMDDTHHMMSSZ") from None
+
+
+def validate_run_id(value: str) -> str:
+    """Return ``value`` if it is a run id of the form YYYYMMDDTHHMMSSZ (UTC)."""
+    run_started(value)
+    return value
+
+
+def run_id_for(moment: datetime) -> str:
+    """The run id of a run started at ``moment``."""
+    return moment.astimezone(UTC).strftime(RUN_ID_FORMAT)
+
+
+def run_date(run_id: str) -> date:
+    """The date partition of a run: the run's own date, never the wall clock."""
+    return run_started(run_id).date()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2026-11-23T02:00:01Z``: how every stored document writes a time."""
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+AccountId = Annotated[str, AfterValidator(validate_account_id)]
+RunId = Annotated[str, AfterValidator(validate_run_id)]
+UtcTimestamp = Annotated[
+    datetime, AfterValidator(_as_utc), PlainSerializer(format_timestamp, return_type=str)
+]

@@ -1,0 +1,48 @@
+"""What the logic needs of each adapter, as Protocols: the adapters in
+``adapters/`` satisfy them against AWS, the unit tests with small fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from credreports.adapters.credential_report import CredentialReport
+    from credreports.adapters.organization import Account
+    from credreports.adapters.queue import Outgoing
+
+
+class AccountSource(Protocol):
+    """The organization's accounts (adapters.organization.Organization)."""
+
+    def accounts(self) -> list[Account]: ...
+
+    def accounts_under(self, parent_id: str) -> list[Account]: ...
+
+
+class ReportSource(Protocol):
+    """IAM in a member account (adapters.credential_report.CredentialReports)."""
+
+    def generate(self, account_id: str) -> str: ...
+
+    def fetch(self, account_id: str) -> CredentialReport: ...
+
+
+class ReportSink(Protocol):
+    """Where reports are written (adapters.storage.ReportStore)."""
+
+    def put_report(
+        self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
+    ) -> str: ...
+
+
+class MessageSender(Protocol):
+    """A queue (adapters.queue.Queue)."""
+
+    url: str
+
+    def send_all(self, messages: Sequence[Outgoing]) -> None:
+        """Send every message or raise DeliveryError naming what was not sent."""
+
+    def deliver(self, messages: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
+        """Send what can be sent; return the rest with why."""
