@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +25,14 @@ def json_body(document: Any) -> bytes:
     """A stored JSON document: on one line, because Athena's JSON SerDe reads
     one document per line (the run_manifests table, template.yaml)."""
     return json.dumps(document, sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A key as a listing gives it: no metadata, but its LastModified."""
+
+    key: str
+    last_modified: datetime
 
 
 class ReportStore:
@@ -98,11 +108,24 @@ class ReportStore:
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""
+        for stored in self.objects(prefix):
+            yield stored.key
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with its LastModified (all pages)."""
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield StoredObject(item["Key"], item["LastModified"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
+
+    def metadata(self, key: str) -> dict[str, str]:
+        """The user metadata of the object at ``key`` (a HEAD: no body read)."""
+        try:
+            answer = self._client.head_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        return dict(answer.get("Metadata", {}))

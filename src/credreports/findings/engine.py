@@ -29,12 +29,18 @@ from fails the age checks: nothing shows it was used or rotated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from credreports.findings.catalogue import CHECKS_BY_ID, DEFAULT_THRESHOLDS, Severity, Thresholds
-from credreports.findings.report import NOT_SUPPORTED, ReportFormatError, ReportRow, parse_report
+from credreports.findings.report import (
+    NOT_SUPPORTED,
+    ROOT_USER,
+    ReportFormatError,
+    ReportRow,
+    parse_report,
+)
 
 Status = Literal["PASS", "FAIL"]
 PASS: Status = "PASS"  # noqa: S105 - a status, not a secret
@@ -62,18 +68,21 @@ def key_resource(arn: str, credential: str) -> str:
 
 
 class Finding(NamedTuple):
-    """One result of one check for one credential of one user."""
+    """One result of one check for one credential of one user.
+
+    A named tuple (immutable), fields in the order that lets the engine build
+    one from what a check shares, what a row shares, and what it decided."""
 
     check: str
-    status: Status
     severity: Severity
+    controls: tuple[str, ...]
     account_id: str
     user: str
     arn: str
+    status: Status
     credential: str  # user | password | access-key-1 | access-key-2
     resource: str  # the user's ARN, or key_resource() for a key
     detail: str  # what was measured, in words
-    controls: tuple[str, ...]
 
     @property
     def finding_id(self) -> str:
@@ -100,34 +109,23 @@ class Finding(NamedTuple):
         }
 
 
-class _Rule(NamedTuple):
-    """What every result of one check shares."""
-
-    id: str
-    severity: Severity
-    controls: tuple[str, ...]
-
-    def result(
-        self, status: Status, account_id: str, row: ReportRow, credential: str, detail: str
-    ) -> Finding:
-        resource = row.arn if credential in (USER, PASSWORD) else key_resource(row.arn, credential)
-        return Finding(
-            self.id,
-            status,
-            self.severity,
-            account_id,
-            row.user,
-            row.arn,
-            credential,
-            resource,
-            detail,
-            self.controls,
-        )
+# Built with tuple.__new__: the hot path makes millions, and the named tuple's
+# own __new__ is a Python function call that takes twice as long.
+_new = tuple.__new__
+# What every result of one check shares: (check, severity, controls).
+_Rule = tuple[str, Severity, tuple[str, ...]]
+# What every result about one row shares: (account_id, user, arn).
+_Subject = tuple[str, str, str]
+# A row's key: (credential, number, active, last rotated, last used).
+_Slot = tuple[str, int, bool, datetime | None, datetime | None]
+# An active key: (credential, number, last rotated, last used, resource).
+_Key = tuple[str, int, datetime | None, datetime | None, str]
+_Emit = Callable[[Finding], None]
 
 
 def _rule(check_id: str) -> _Rule:
     check = CHECKS_BY_ID[check_id]
-    return _Rule(check.id, check.severity, check.controls)
+    return (check.id, check.severity, check.controls)
 
 
 _ROOT_ACCESS_KEY = _rule("root-access-key")
@@ -140,17 +138,19 @@ _TWO_ACTIVE_KEYS = _rule("two-active-keys")
 _KEY_ROTATION = _rule("key-rotation")
 
 
-# (credential, number, active, last rotated, last used) of both keys
-_Keys = tuple[tuple[str, int, bool, datetime | None, datetime | None], ...]
+def _result(
+    rule: _Rule, subject: _Subject, status: Status, credential: str, resource: str, detail: str
+) -> Finding:
+    return _new(Finding, (*rule, *subject, status, credential, resource, detail))
 
 
 def _ago(days: int) -> str:
-    if days < 0:
-        return f"{-days} day{'s' if days != -1 else ''} after as_of"
-    return f"{days} day{'s' if days != 1 else ''} ago"
+    if days >= 0:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    return "1 day after as_of" if days == -1 else f"{-days} days after as_of"
 
 
-def _keys(row: ReportRow) -> _Keys:
+def _key_slots(row: ReportRow) -> tuple[_Slot, _Slot]:
     return (
         (
             KEY_1,
@@ -180,13 +180,19 @@ def evaluate(
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     results: list[Finding] = []
+    emit = results.append
     for row in rows:
-        keys = _keys(row)
-        if row.is_root:
-            _root(row, keys, account_id, as_of, thresholds, results)
+        subject = (account_id, row.user, row.arn)
+        keys: list[_Key] = [
+            (credential, number, rotated, used, key_resource(row.arn, credential))
+            for credential, number, active, rotated, used in _key_slots(row)
+            if active
+        ]
+        if row.user == ROOT_USER:
+            _root(row, subject, keys, as_of, thresholds, emit)
         else:
-            _user(row, keys, account_id, as_of, thresholds, results)
-        _any_row(row, keys, account_id, as_of, thresholds, results)
+            _user(row, subject, keys, as_of, thresholds, emit)
+        _any_row(row, subject, keys, as_of, thresholds, emit)
     return results
 
 
@@ -211,40 +217,37 @@ def evaluate_report(
 
 def _root(
     row: ReportRow,
-    keys: _Keys,
-    account_id: str,
+    subject: _Subject,
+    keys: list[_Key],
     as_of: datetime,
     thresholds: Thresholds,
-    results: list[Finding],
+    emit: _Emit,
 ) -> None:
-    any_key_active = False
-    for credential, number, active, _rotated, used in keys:
+    for credential, number, active, _rotated, used in _key_slots(row):
         if active:
-            any_key_active = True
             last = "never used" if used is None else f"last used {_ago((as_of - used).days)}"
-            detail = f"access key {number} is active ({last})"
+            status, detail = FAIL, f"access key {number} is active ({last})"
         else:
-            detail = f"access key {number} is not active"
-        results.append(
-            _ROOT_ACCESS_KEY.result(FAIL if active else PASS, account_id, row, credential, detail)
-        )
+            status, detail = PASS, f"access key {number} is not active"
+        resource = key_resource(row.arn, credential)
+        emit(_result(_ROOT_ACCESS_KEY, subject, status, credential, resource, detail))
 
     password = row.password_enabled is True or row.password_enabled is NOT_SUPPORTED
     if row.mfa_active is True:
         status, detail = PASS, "MFA is active"
-    elif password or any_key_active:
+    elif password or keys:
         means = "a password" if password else "an active access key"
         status, detail = FAIL, f"the root user can sign in ({means}) and MFA is not active"
     else:
         status, detail = PASS, "root credentials removed: no password, no active access key"
-    results.append(_ROOT_MFA.result(status, account_id, row, USER, detail))
+    emit(_result(_ROOT_MFA, subject, status, USER, row.arn, detail))
 
     uses = [
         (when, what)
         for when, what in (
             (row.password_last_used, "password"),
-            (keys[0][4], "access key 1"),
-            (keys[1][4], "access key 2"),
+            (row.access_key_1_last_used_date, "access key 1"),
+            (row.access_key_2_last_used_date, "access key 2"),
         )
         if when is not None
     ]
@@ -257,17 +260,18 @@ def _root(
         status = FAIL if recent else PASS
     else:
         status, detail = PASS, "never used"
-    results.append(_ROOT_RECENT_USE.result(status, account_id, row, USER, detail))
+    emit(_result(_ROOT_RECENT_USE, subject, status, USER, row.arn, detail))
 
 
 def _user(
     row: ReportRow,
-    keys: _Keys,
-    account_id: str,
+    subject: _Subject,
+    keys: list[_Key],
     as_of: datetime,
     thresholds: Thresholds,
-    results: list[Finding],
+    emit: _Emit,
 ) -> None:
+    arn = row.arn
     password = row.password_enabled is True
     if not password:
         status, detail = PASS, "no console password"
@@ -275,58 +279,59 @@ def _user(
         status, detail = PASS, "console password with MFA"
     else:
         status, detail = FAIL, "console password without MFA"
-    results.append(_CONSOLE_MFA.result(status, account_id, row, PASSWORD, detail))
+    emit(_result(_CONSOLE_MFA, subject, status, PASSWORD, arn, detail))
 
     if password:
-        for credential, number, active, _rotated, used in keys:
-            if not active:
-                continue
+        for credential, number, _rotated, used, resource in keys:
             if used is None:
                 status, detail = FAIL, f"console user's access key {number} was never used"
             else:
                 status, detail = PASS, f"access key {number} last used {_ago((as_of - used).days)}"
-            results.append(_INITIAL_ACCESS_KEY.result(status, account_id, row, credential, detail))
+            emit(_result(_INITIAL_ACCESS_KEY, subject, status, credential, resource, detail))
 
     limit = thresholds.unused_days
     if password:
-        results.append(
+        since = row.password_last_changed
+        emit(
             _unused(
                 row,
+                subject,
                 PASSWORD,
+                arn,
                 "password",
                 row.password_last_used,
-                row.password_last_changed,
+                since,
                 "changed",
-                account_id,
                 as_of,
                 limit,
             )
         )
-    for credential, number, active, rotated, used in keys:
-        if active:
-            results.append(
-                _unused(
-                    row,
-                    credential,
-                    f"access key {number}",
-                    used,
-                    rotated,
-                    "rotated",
-                    account_id,
-                    as_of,
-                    limit,
-                )
+    for credential, number, rotated, used, resource in keys:
+        emit(
+            _unused(
+                row,
+                subject,
+                credential,
+                resource,
+                f"access key {number}",
+                used,
+                rotated,
+                "rotated",
+                as_of,
+                limit,
             )
+        )
 
 
 def _unused(
     row: ReportRow,
+    subject: _Subject,
     credential: str,
+    resource: str,
     what: str,
     used: datetime | None,
     since: datetime | None,
     since_verb: str,
-    account_id: str,
     as_of: datetime,
     limit: int,
 ) -> Finding:
@@ -340,51 +345,42 @@ def _unused(
             since, since_verb = row.user_creation_time, "user created"
         if since is None:
             detail = f"{what} never used; no date to measure from"
-            return _UNUSED_CREDENTIALS.result(FAIL, account_id, row, credential, detail)
+            return _result(_UNUSED_CREDENTIALS, subject, FAIL, credential, resource, detail)
         age = (as_of - since).days
         measured = f"{what} never used, {since_verb} {_ago(age)}"
     unused = age > limit
     detail = f"{measured} ({'more than' if unused else 'at most'} {limit})"
-    return _UNUSED_CREDENTIALS.result(FAIL if unused else PASS, account_id, row, credential, detail)
+    return _result(
+        _UNUSED_CREDENTIALS, subject, FAIL if unused else PASS, credential, resource, detail
+    )
 
 
 def _any_row(
     row: ReportRow,
-    keys: _Keys,
-    account_id: str,
+    subject: _Subject,
+    keys: list[_Key],
     as_of: datetime,
     thresholds: Thresholds,
-    results: list[Finding],
+    emit: _Emit,
 ) -> None:
-    both = keys[0][2] and keys[1][2]
-    results.append(
-        _TWO_ACTIVE_KEYS.result(
-            FAIL if both else PASS,
-            account_id,
-            row,
-            USER,
-            "access keys 1 and 2 are both active" if both else "at most one active access key",
-        )
-    )
+    if len(keys) == 2:
+        status, detail = FAIL, "access keys 1 and 2 are both active"
+    else:
+        status, detail = PASS, "at most one active access key"
+    emit(_result(_TWO_ACTIVE_KEYS, subject, status, USER, row.arn, detail))
+
     limit = thresholds.rotation_days
-    for credential, number, active, rotated, _used in keys:
-        if not active:
-            continue
+    for credential, number, rotated, _used, resource in keys:
         if rotated is None:
             rotated = row.user_creation_time
         if rotated is None:
-            results.append(
-                _KEY_ROTATION.result(
-                    FAIL, account_id, row, credential, f"access key {number}: no rotation date"
-                )
+            status, detail = FAIL, f"access key {number}: no rotation date"
+        else:
+            age = (as_of - rotated).days
+            old = age > limit
+            status = FAIL if old else PASS
+            detail = (
+                f"access key {number} last rotated {_ago(age)} "
+                f"({'more than' if old else 'at most'} {limit})"
             )
-            continue
-        age = (as_of - rotated).days
-        old = age > limit
-        detail = (
-            f"access key {number} last rotated {_ago(age)} "
-            f"({'more than' if old else 'at most'} {limit})"
-        )
-        results.append(
-            _KEY_ROTATION.result(FAIL if old else PASS, account_id, row, credential, detail)
-        )
+        emit(_result(_KEY_ROTATION, subject, status, credential, resource, detail))
