@@ -33,21 +33,50 @@ from typing import Any
 
 import duckdb
 
+from credreports import layout
 from tools.athena_sql import REPO, Statement, statements, to_duckdb
 
 TEMPLATE = REPO / "template.yaml"
 PREFIX_VARIABLE = "${ReportPrefix}"
 
-# Hive column types of the tables -> DuckDB types.
-_DUCKDB_TYPES = {
+# Hive's primitive column types -> DuckDB's
+_PRIMITIVES = {
     "string": "VARCHAR",
     "int": "INTEGER",
     "bigint": "BIGINT",
     "boolean": "BOOLEAN",
     "date": "DATE",
-    "array<string>": "VARCHAR[]",
-    "map<string,string>": "MAP(VARCHAR, VARCHAR)",
+    "timestamp": "TIMESTAMP",
 }
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``a,b<c,d>,e`` -> ``[a, b<c,d>, e]``."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"<": 1, ">": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]
+
+
+def duckdb_type(hive: str) -> str:
+    """The DuckDB type of a Glue (Hive) column type."""
+    hive = hive.strip()
+    kind, _, inner = hive.partition("<")
+    inner = inner.removesuffix(">")
+    if kind == "array":
+        return f"{duckdb_type(inner)}[]"
+    if kind == "map":
+        key, value = _split_top_level(inner)
+        return f"MAP({duckdb_type(key)}, {duckdb_type(value)})"
+    if kind == "struct":
+        fields = (field.split(":", 1) for field in _split_top_level(inner))
+        return "STRUCT(" + ", ".join(f"{_ident(n)} {duckdb_type(t)}" for n, t in fields) + ")"
+    if hive not in _PRIMITIVES:
+        raise ValueError(f"no DuckDB type for the Hive type {hive!r}")
+    return _PRIMITIVES[hive]
 
 
 @dataclass(frozen=True)
@@ -126,7 +155,7 @@ def _source(table: ExternalTable, bucket: Path, prefix: str) -> str:
     if rest != "/":
         raise ValueError(f"{table.name}: the location template must end with {variable}/")
     pattern = f"{bucket}/{prefix}{folder}*/**/*"
-    types = {name: _DUCKDB_TYPES[hive] for name, hive in table.columns}
+    types = {name: duckdb_type(hive) for name, hive in table.columns}
     names = ", ".join(_ident(name) for name, _ in table.columns)
     # the value of the partition key: the folder name after "date=" (Athena's projection)
     value = "/" + re.escape(folder.rsplit("/", 1)[-1]) + "([^/]+)/"
@@ -203,12 +232,6 @@ FIXTURE_RUNS = (
 )
 
 
-def report_key(prefix: str, run_id: str, account_id: str) -> str:
-    """Where the collector stores a report (DESIGN.md's layout)."""
-    day = f"{run_id[0:4]}-{run_id[4:6]}-{run_id[6:8]}"
-    return f"{prefix}reports/date={day}/run={run_id}/account={account_id}/credential-report.csv"
-
-
 def _print_fixture_results() -> None:
     """Every named query over each shared fixture (README, "Query with Athena")."""
     import tempfile
@@ -217,7 +240,7 @@ def _print_fixture_results() -> None:
     for fixture, account_id, run_id, as_of in FIXTURE_RUNS:
         with tempfile.TemporaryDirectory() as folder:
             bucket = Path(folder)
-            target = bucket / report_key("", run_id, account_id)
+            target = bucket / layout.report_key("", run_id, account_id)
             target.parent.mkdir(parents=True)
             target.write_bytes((SHARED_FIXTURES / fixture).read_bytes())
             print(f"\n## {fixture}: account {account_id}, run {run_id}, as_of {as_of.isoformat()}")

@@ -1,14 +1,18 @@
--- Every account with a report in the last 7 days, its name from the newest
--- run manifest that names it (NULL while manifests carry no names), and its
--- failing credentials now, by severity; the most critical accounts first.
+-- Every account with a report in the last 7 days, its name and OU path from
+-- the newest run manifest that names it, and its failing credentials now, by
+-- severity; the most critical accounts first.
 WITH reported AS (
     SELECT DISTINCT account_id, run_id, report_date
     FROM credential_reports_latest
 ),
 names AS (
-    SELECT account_id, max_by(account_name, run_id) AS account_name
+    SELECT
+        account_id,
+        max_by(account_name, run_id) AS account_name,
+        max_by(ou_path, run_id) AS ou_path
     FROM run_accounts
-    WHERE run_date >= current_date - INTERVAL '7' DAY AND account_name IS NOT NULL
+    -- manifests that give the account's details (ou_path is '' at the root)
+    WHERE run_date >= current_date - INTERVAL '7' DAY AND ou_path IS NOT NULL
     GROUP BY account_id
 ),
 counts AS (
@@ -26,6 +30,7 @@ counts AS (
 SELECT
     r.account_id,
     n.account_name,
+    n.ou_path,
     coalesce(c.critical, 0) AS critical,
     coalesce(c.high, 0) AS high,
     coalesce(c.medium, 0) AS medium,

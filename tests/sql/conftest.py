@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
+from credreports import layout
 from credreports.adapters.storage import json_body
 from credreports.findings.engine import Finding, evaluate_report
+from credreports.models.codes import Trigger
+from credreports.models.manifest import AccountDetail, ManifestStatus, RunManifest
 from tests.support.reports import (
     AS_OF,
     COLUMNS,
@@ -45,7 +47,25 @@ SCHEDULED = "20250616T020000Z"
 MANUAL = "20250616T090000Z"  # the same day, later: the newest run of PRODUCTION
 OLD = "20250606T020000Z"
 
-NAMES = {PRODUCTION: "production", SANDBOX: "sandbox"}
+# what the producer knew of each account (REALISTIC's name unknown, REMOVED under the root)
+DETAILS = {
+    PRODUCTION: AccountDetail(account_id=PRODUCTION, name="production", ou_path="Workloads/Prod"),
+    SANDBOX: AccountDetail(account_id=SANDBOX, name="sandbox", ou_path="Sandbox"),
+    REALISTIC: AccountDetail(account_id=REALISTIC, name="", ou_path="Workloads"),
+    REMOVED: AccountDetail(account_id=REMOVED, name="removed", ou_path=""),
+    LAPSED: AccountDetail(account_id=LAPSED, name="legacy", ou_path="Suspended"),
+}
+
+
+def manifest(run_id: str, trigger: Trigger, *accounts: str, details: bool = True) -> RunManifest:
+    return RunManifest(
+        run_id=run_id,
+        trigger=trigger,
+        created_at=run_time(run_id),
+        status=ManifestStatus.ENQUEUED,
+        accounts=accounts,
+        details=tuple(DETAILS[a] for a in accounts if a in DETAILS) if details else (),
+    )
 
 
 def run_time(run_id: str) -> datetime:
@@ -84,13 +104,12 @@ class Bucket:
 
     def put_report(self, run_id: str, account_id: str, content: str | bytes) -> None:
         data = content.encode() if isinstance(content, str) else content
-        self.put(athena_local.report_key("", run_id, account_id), data)
+        self.put(layout.report_key("", run_id, account_id), data)
         self.reports.append(StoredReport(run_id, account_id, data))
 
-    def put_manifest(self, run_id: str, document: dict[str, Any]) -> None:
-        day = run_time(run_id).date().isoformat()
+    def put_manifest(self, manifest: RunManifest) -> None:
         # written as the producer writes it
-        self.put(f"runs/date={day}/run={run_id}/manifest.json", json_body(document))
+        self.put(layout.manifest_key("", manifest.run_id), json_body(manifest.to_document()))
 
     def latest(self, as_of: datetime) -> list[StoredReport]:
         """The newest report of each account among today's and the 7 days
@@ -209,31 +228,12 @@ def build_bucket(root: Path) -> Bucket:
     bucket.put_report(SCHEDULED, REMOVED, _removed_report())
     bucket.put_report(OLD, LAPSED, _lapsed_report())
 
-    manifest = {"v": 1, "status": "ENQUEUED", "created_at": "2025-06-16T02:00:01Z"}
     bucket.put_manifest(
-        SCHEDULED,
-        manifest
-        | {
-            "run_id": SCHEDULED,
-            "trigger": "schedule",
-            "accounts": [PRODUCTION, REALISTIC, SANDBOX, REMOVED, MISSING],
-            "account_names": NAMES,
-        },
+        manifest(SCHEDULED, Trigger.SCHEDULE, PRODUCTION, REALISTIC, SANDBOX, REMOVED, MISSING)
     )
-    # a manifest written before manifests carried names
-    bucket.put_manifest(
-        MANUAL, manifest | {"run_id": MANUAL, "trigger": "manual", "accounts": [PRODUCTION]}
-    )
-    bucket.put_manifest(
-        OLD,
-        manifest
-        | {
-            "run_id": OLD,
-            "trigger": "schedule",
-            "accounts": [LAPSED],
-            "account_names": {LAPSED: "legacy"},
-        },
-    )
+    # a manifest written before manifests carried details
+    bucket.put_manifest(manifest(MANUAL, Trigger.MANUAL, PRODUCTION, details=False))
+    bucket.put_manifest(manifest(OLD, Trigger.SCHEDULE, LAPSED))
     # the other files of runs/: a summary written with indentation, the HTML
     # report, a replayed failure record
     run = f"runs/date=2025-06-16/run={SCHEDULED}/"

@@ -15,7 +15,6 @@ from tests.sql.conftest import (
     LAPSED,
     MANUAL,
     MISSING,
-    NAMES,
     PRODUCTION,
     REALISTIC,
     REMOVED,
@@ -127,13 +126,15 @@ def test_findings_per_account_counts_each_severity_and_names_the_accounts(
             counts["medium"],
         ), account_id
         assert row["failing"] == sum(counts.values())
-    # ...named where a manifest named it, the newest run shown
-    assert {a: r["account_name"] for a, r in found.items()} == {
-        PRODUCTION: NAMES[PRODUCTION],
-        SANDBOX: NAMES[SANDBOX],
-        REALISTIC: None,
-        REMOVED: None,
+    # ...named and placed as the newest manifest that gives their details did
+    # (the manual run's manifest gives none; REALISTIC's name was not known)
+    assert {a: (r["account_name"], r["ou_path"]) for a, r in found.items()} == {
+        PRODUCTION: ("production", "Workloads/Prod"),
+        SANDBOX: ("sandbox", "Sandbox"),
+        REALISTIC: (None, "Workloads"),
+        REMOVED: ("removed", ""),
     }
+    # ...the newest run shown
     assert found[PRODUCTION]["run_id"] == MANUAL
     # ...and the most critical account comes first
     assert next(iter(found)) == SANDBOX

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from credreports import layout
 from credreports.findings.catalogue import CHECKS
 from credreports.findings.engine import evaluate_report
 from credreports.local import resources
@@ -20,6 +21,7 @@ from credreports.local.emulator import Emulator
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededAccount, seed_organization
+from credreports.models.manifest import RunManifest
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 from tools import athena_local
@@ -77,7 +79,7 @@ def test_a_collected_run_reads_through_the_tables_as_the_engine_reads_it(
     by_name = {s.name: s for s in statements()}
     with athena_local.connect(tmp_path, as_of=as_of) as duck:
         listed = duck.execute(
-            "SELECT account_id FROM run_accounts WHERE run_id = ?", [run_id]
+            "SELECT account_id, account_name FROM run_accounts WHERE run_id = ?", [run_id]
         ).fetchall()
         missing = athena_local.rows(duck, by_name["credreports-accounts-without-report"], as_of)
         failing = {
@@ -88,8 +90,11 @@ def test_a_collected_run_reads_through_the_tables_as_the_engine_reads_it(
             for check in CHECKS
         }
 
-    # Then the manifest the producer wrote lists every account of the run...
-    assert {account for (account,) in listed} == org.ids()
+    # Then the manifest the producer wrote lists every account of the run, with
+    # the names the manifest model reads in it...
+    manifest = RunManifest.model_validate_json(objects[layout.manifest_key("", run_id)])
+    assert {account for account, _ in listed} == org.ids() == set(manifest.accounts)
+    assert {a: n for a, n in listed if n is not None} == manifest.names()
     # ...the unreachable account is the one without a report
     assert [(r["run_id"], r["account_id"]) for r in missing] == [(run_id, denied)]
     # ...and each check fails exactly what the engine fails in those reports

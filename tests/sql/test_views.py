@@ -11,10 +11,13 @@ import duckdb
 from tests.sql.conftest import (
     LAPSED,
     MANUAL,
+    MISSING,
+    OLD,
     PRODUCTION,
     REALISTIC,
     REMOVED,
     SANDBOX,
+    SCHEDULED,
     Bucket,
 )
 from tests.support.reports import AS_OF
@@ -147,3 +150,33 @@ def test_the_latest_view_has_the_parsed_views_columns_in_its_order(
         return [(name, kind) for name, kind, *_ in described]
 
     assert columns("credential_reports_latest") == columns("credential_reports_parsed")
+
+
+def test_run_accounts_lists_every_manifests_accounts_with_their_details(
+    duck: duckdb.DuckDBPyConnection,
+) -> None:
+    # When the manifests are read (beside them in runs/: a summary written with
+    # indentation, an HTML report, a replayed failure record)
+    rows = duck.execute(
+        'SELECT run_id, "trigger", status, account_id, account_name, ou_path FROM run_accounts'
+    ).fetchall()
+
+    # Then each manifest's accounts are there once, named and placed where its
+    # details say (a name left empty reads NULL), and nothing else is
+    by_run: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+    for run_id, trigger, status, account, name, ou_path in rows:
+        assert status == "ENQUEUED"
+        assert trigger == ("manual" if run_id == MANUAL else "schedule")
+        assert account not in by_run.setdefault(run_id, {})
+        by_run[run_id][account] = (name, ou_path)
+    assert by_run == {
+        SCHEDULED: {
+            PRODUCTION: ("production", "Workloads/Prod"),
+            REALISTIC: (None, "Workloads"),
+            SANDBOX: ("sandbox", "Sandbox"),
+            REMOVED: ("removed", ""),
+            MISSING: (None, None),
+        },
+        MANUAL: {PRODUCTION: (None, None)},
+        OLD: {LAPSED: ("legacy", "Suspended")},
+    }
