@@ -13,7 +13,7 @@ from credreports.models.codes import Trigger
 from tests.support.deployed import Deployed, RunCli
 from tests.support.emulator import queue_depth
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, read_run
+from tests.support.ledger import assert_every_account_accounted_for, read_run, run_to_the_end
 
 
 def members(deployed: Deployed, count: int) -> list[str]:
@@ -117,8 +117,7 @@ def test_replay_dry_run_and_second_replay_send_nothing(
     accounts = sorted(deployed.organization.ids())
     faults.deny("sts.AssumeRole", {accounts[0]})
     pipeline = deployed.pipeline()
-    run_id = pipeline.start()["run_id"]
-    pipeline.drain()
+    run_id = run_to_the_end(pipeline, set(accounts))[0]["run_id"]
 
     # When the operator asks for a dry run
     dry = run_cli("replay", "--run", run_id, "--dry-run", *deployed.target)
@@ -149,8 +148,7 @@ def test_status_json_matches_the_objects_in_s3(
     accounts = sorted(deployed.organization.ids())
     faults.deny("sts.AssumeRole", {accounts[3]})
     pipeline = deployed.pipeline()
-    run_id = pipeline.start()["run_id"]
-    pipeline.drain()
+    run_id = run_to_the_end(pipeline, set(accounts))[0]["run_id"]
 
     # When the operator asks for the ledger as JSON
     result = run_cli("status", "--json", *deployed.target)

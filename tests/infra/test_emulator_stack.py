@@ -243,7 +243,8 @@ def test_bucket_settings_moto_does_not_model_are_in_the_template() -> None:
     )
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    (lifecycle,) = bucket["LifecycleConfiguration"]["Rules"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (lifecycle,) = [rule for rule in rules if rule["Id"] == "expire-reports"]
     assert lifecycle["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
 
 

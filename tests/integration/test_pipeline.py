@@ -23,7 +23,7 @@ from tests.support.emulator import (
     subscribe_queue_to_topic,
 )
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for
+from tests.support.ledger import assert_every_account_accounted_for, run_to_the_end
 
 
 def report_users(bucket: str, key: str) -> set[str]:
@@ -114,11 +114,9 @@ def test_report_that_never_completes_fails_with_one_digest(
     pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "4"})
 
     # When the run completes
-    summary = pipeline.start()
-    pipeline.drain()
+    summary, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then that account has a REPORT_NOT_READY failure after exactly 4 attempts
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {stuck}
     record = outcome.failures[stuck]
     assert record["reason"] == "REPORT_NOT_READY"
@@ -143,11 +141,9 @@ def test_denied_assume_role_fails_at_once_without_retries(stack: Resources, faul
     pipeline = LocalPipeline(stack)
 
     # When the run completes
-    summary = pipeline.start()
-    pipeline.drain()
+    _, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then it fails with ROLE_ASSUME_DENIED after one attempt; the others have reports
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {denied}
     assert outcome.failures[denied]["reason"] == "ROLE_ASSUME_DENIED"
     assert outcome.failures[denied]["attempts"] == 1
@@ -166,11 +162,9 @@ def test_worker_that_crashes_on_one_account_is_redriven_to_the_dlq(
     pipeline = LocalPipeline(stack)
 
     # When the run completes (maxReceiveCount=3 on the work queue)
-    summary = pipeline.start()
-    pipeline.drain()
+    _, outcome = run_to_the_end(pipeline, org.ids())
 
     # Then SQS moved it to the DLQ after 3 receives, and its record says WORKER_CRASHED
-    outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.failures) == {crashing}
     record = outcome.failures[crashing]
     assert record["reason"] == "WORKER_CRASHED"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credreports import layout
+from credreports.local.pipeline import LocalPipeline
 from credreports.models.manifest import RunManifest
 from tests.support.emulator import list_keys, read_json
 
@@ -62,3 +63,25 @@ def assert_every_account_accounted_for(
     extra = (reported | failed) - expected
     assert not extra, f"outcomes for accounts that were not in the run: {sorted(extra)}"
     return outcome
+
+
+def run_to_the_end(
+    pipeline: LocalPipeline,
+    expected: set[str],
+    event: dict[str, Any] | None = None,
+    *,
+    duplicates: bool = False,
+) -> tuple[dict[str, Any], RunOutcome]:
+    """Start a run, deliver every message until the queues are empty, and
+    assert the invariant over ``expected``; returns the producer's answer
+    and what the run left."""
+    summary = pipeline.start(event)
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(
+        pipeline.resources.bucket,
+        summary["run_id"],
+        expected,
+        pipeline.resources.prefix,
+        duplicates=duplicates,
+    )
+    return summary, outcome

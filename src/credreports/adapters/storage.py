@@ -21,6 +21,12 @@ def _translate(exc: Exception) -> Exception:
     return RetryableError(describe(exc))
 
 
+def json_body(document: Any) -> bytes:
+    """A stored JSON document: on one line, because Athena's JSON SerDe reads
+    one document per line (the run_manifests table, template.yaml)."""
+    return json.dumps(document, sort_keys=True, default=str).encode()
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """A key as a listing gives it: no metadata, but its LastModified."""
@@ -59,8 +65,7 @@ class ReportStore:
         return key
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
-        body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
-        self._put(key, body, "application/json", metadata or {})
+        self._put(key, json_body(document), "application/json", metadata or {})
         return key
 
     def get_json(self, key: str) -> Any | None:

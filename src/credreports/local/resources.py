@@ -72,30 +72,30 @@ def create(
     sqs = sqs or aws.client("sqs")
     s3 = s3 or aws.client("s3")
     sns = sns or aws.client("sns")
-    dlq_url = sqs.create_queue(
-        QueueName=f"{name}-dead-letter",
-        # The DLQ keeps messages longer than the work queue (SQS keeps a moved
-        # message's original enqueue time).
-        Attributes={
-            "MessageRetentionPeriod": "1209600",
-            "VisibilityTimeout": str(visibility_timeout),
-            "SqsManagedSseEnabled": "true",
-        },
-    )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    work_url = sqs.create_queue(
-        QueueName=f"{name}-work",
-        Attributes={
-            "MessageRetentionPeriod": "345600",
-            "VisibilityTimeout": str(visibility_timeout),
-            "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-            ),
-        },
-    )["QueueUrl"]
+
+    def queue(queue_name: str, retention: int, **attributes: str) -> tuple[str, str]:
+        url = sqs.create_queue(
+            QueueName=queue_name,
+            Attributes={
+                "MessageRetentionPeriod": str(retention),
+                "VisibilityTimeout": str(visibility_timeout),
+                "SqsManagedSseEnabled": "true",
+                **attributes,
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return url, arn["Attributes"]["QueueArn"]
+
+    # The DLQ keeps messages longer than the work queue (SQS keeps a moved
+    # message's original enqueue time).
+    dlq_url, dlq_arn = queue(f"{name}-dead-letter", 1_209_600)
+    work_url, _ = queue(
+        f"{name}-work",
+        345_600,
+        RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+        ),
+    )
     bucket = f"{name}-reports"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_encryption(

@@ -27,6 +27,15 @@ class SkippedAccount(Document):
     state: str  # Organizations' State: SUSPENDED, PENDING_CLOSURE, ...
 
 
+class AccountDetail(Document):
+    """Who an account is, for people: ``status``, the findings and the run
+    summary show names next to ids."""
+
+    account_id: AccountId
+    name: str = ""
+    ou_path: str = ""  # "Workloads/Prod": the OUs from the root down, "" under the root
+
+
 class SelectionSettings(Document):
     """The producer settings that chose the accounts, kept for the record."""
 
@@ -45,6 +54,8 @@ class RunManifest(Document):
     accounts: tuple[AccountId, ...] = ()
     skipped: tuple[SkippedAccount, ...] = ()
     excluded: tuple[AccountId, ...] = ()
+    # Names and OU paths of the accounts, where the producer knew them.
+    details: tuple[AccountDetail, ...] = ()
     error: str | None = None
 
     @property
@@ -58,6 +69,14 @@ class RunManifest(Document):
     def skipped_by_state(self) -> dict[str, int]:
         """How many accounts were skipped in each state, by state name."""
         return dict(sorted(Counter(item.state for item in self.skipped).items()))
+
+    def names(self) -> dict[str, str]:
+        """account id -> name, for the accounts whose name is known."""
+        return {item.account_id: item.name for item in self.details if item.name}
+
+    def ou_paths(self) -> dict[str, str]:
+        """account id -> OU path, for the accounts whose OU is known."""
+        return {item.account_id: item.ou_path for item in self.details}
 
     def with_accounts(self, added: tuple[str, ...]) -> RunManifest:
         """The manifest with ``added`` accounts appended (repeats dropped)."""
