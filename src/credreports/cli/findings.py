@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
-from pydantic import ValidationError
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
@@ -36,16 +35,15 @@ from credreports.findings.sources import (
     NothingToRead,
     ReportLocation,
     account_in_path,
-    account_names,
     evaluate_all,
     newest_generated_time,
+    parse_manifest,
     read_file,
     read_from,
     reports_on_disk,
     run_reports,
 )
 from credreports.ledger import latest_run_id
-from credreports.models.manifest import RunManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -181,11 +179,8 @@ def plan_run(
     if chosen is None:
         raise RunUnreadable("no runs in the bucket (nothing under runs/)")
     reports = run_reports(store, chosen)
-    document = store.get_json(layout.manifest_key(store.prefix, chosen))
-    try:
-        accounts = RunManifest.model_validate(document).accounts if document else ()
-    except ValidationError:
-        accounts = ()  # the reports can still be evaluated; `status` names the problem
+    manifest = parse_manifest(store.get_json(layout.manifest_key(store.prefix, chosen)))
+    accounts = manifest.accounts if manifest else ()
     sources = [ReportLocation(o.key, account_in_path(o.key)) for o in reports]
     reported = {source.account_id for source in sources}
     missing = tuple(a for a in accounts if a not in reported)
@@ -204,7 +199,7 @@ def plan_run(
         as_of_origin=origin,
         thresholds=thresholds,
         workers=READERS,
-        names=account_names(document),
+        names=manifest.names() if manifest else {},
         not_evaluated=missing,
     )
 

@@ -19,12 +19,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from credreports import layout
 from credreports.adapters.storage import StoredObject
 from credreports.errors import CollectionError
 from credreports.findings.catalogue import DEFAULT_THRESHOLDS, Thresholds
 from credreports.findings.engine import Finding, evaluate_report
 from credreports.findings.report import ReportFormatError
+from credreports.models.manifest import RunManifest
 from credreports.ports import ReportReader
 
 REPORT_FILE = "credential-report.csv"
@@ -74,33 +77,18 @@ def run_in_path(location: str) -> str | None:
     return _segment(location, "run")
 
 
-# --- account names ----------------------------------------------------------------
+# --- the run's manifest -------------------------------------------------------------
 
 
-def account_names(manifest: Any) -> dict[str, str]:
-    """Account id -> name from a run manifest, wherever it keeps them.
-
-    The manifest's shape for names is not settled (a list of ids today);
-    this reads a mapping ``account_names``, or lists of objects under
-    ``accounts_info`` or ``accounts`` with an id and a name, and ignores
-    anything else."""
-    if not isinstance(manifest, Mapping):
-        return {}
-    names: dict[str, str] = {}
-    mapping = manifest.get("account_names")
-    if isinstance(mapping, Mapping):
-        names.update({str(k): str(v) for k, v in mapping.items() if isinstance(v, str)})
-    for listing in (manifest.get("accounts_info"), manifest.get("accounts")):
-        if not isinstance(listing, list):
-            continue
-        for item in listing:
-            if not isinstance(item, Mapping):
-                continue
-            account_id = item.get("account_id") or item.get("id") or item.get("Id")
-            name = item.get("name") or item.get("Name") or item.get("account_name")
-            if isinstance(account_id, str) and isinstance(name, str):
-                names[account_id] = name
-    return names
+def parse_manifest(document: Any) -> RunManifest | None:
+    """The run manifest in ``document``; None when there is none or it cannot
+    be read (the reports can still be evaluated; ``status`` names the problem)."""
+    if document is None:
+        return None
+    try:
+        return RunManifest.model_validate(document)
+    except ValidationError:
+        return None
 
 
 # --- files on disk ------------------------------------------------------------------
@@ -135,11 +123,12 @@ def reports_on_disk(path: Path) -> DiskReports:
         files = [p for p in files if run_in_path(str(p)) in (chosen, None)]
     names: dict[str, str] = {}
     if chosen and path.is_dir():
-        for manifest in path.rglob(f"run={chosen}/manifest.json"):
+        for found in path.rglob(f"run={chosen}/manifest.json"):
             try:
-                names.update(account_names(json.loads(manifest.read_text(encoding="utf-8"))))
+                manifest = parse_manifest(json.loads(found.read_text(encoding="utf-8")))
             except (OSError, ValueError):
                 continue  # names are a courtesy; the reports are what counts
+            names.update(manifest.names() if manifest else {})
     return DiskReports(
         sources=[ReportLocation(str(p), account_in_path(str(p))) for p in files],
         run_id=chosen,
