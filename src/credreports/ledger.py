@@ -143,14 +143,14 @@ def latest_run_id(store: ReportStore, now: datetime | None = None) -> str | None
     two manifests, not every run's."""
     now = now or utc_now()
     written: list[tuple[datetime, str]] = []
-    for key, modified in store.listing(f"{store.prefix}runs/"):
-        run_id = _manifest_run(store.prefix, key)
+    for stored in store.objects(f"{store.prefix}runs/"):
+        run_id = _manifest_run(store.prefix, stored.key)
         if run_id is not None:
             try:
                 check_not_in_future(run_id, now)
             except ValueError:
                 continue
-            written.append((modified, run_id))
+            written.append((stored.last_modified, run_id))
     best: tuple[datetime, str] | None = None
     for modified, run_id in sorted(written, reverse=True):
         if best is not None and modified < best[0] - RUN_ID_FUTURE_TOLERANCE:

@@ -255,7 +255,8 @@ def test_bucket_settings_moto_does_not_model_are_in_the_template() -> None:
     )
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    (lifecycle,) = bucket["LifecycleConfiguration"]["Rules"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (lifecycle,) = [rule for rule in rules if rule["Id"] == "expire-reports"]
     # Old versions are evidence: kept as long as the current ones.
     assert lifecycle["NoncurrentVersionExpiration"] == {
         "Fn::If": [

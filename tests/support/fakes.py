@@ -13,13 +13,33 @@ from typing import Any
 from credreports.adapters.credential_report import CredentialReport
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
-from credreports.adapters.storage import ReportStore, Versioned
+from credreports.adapters.storage import ReportStore, StoredObject, Versioned
 from credreports.errors import (
     CollectionError,
     ConcurrentUpdateError,
     DeliveryError,
     OrganizationListingError,
 )
+
+_EPOCH = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+class _Objects(dict[str, bytes]):
+    """The bucket's objects by key; called with a prefix, its listing with
+    each key's last write (what ReportStore.objects answers)."""
+
+    def __init__(self, modified: dict[str, datetime]) -> None:
+        super().__init__()
+        self._modified = modified
+
+    def __call__(self, prefix: str) -> Iterator[StoredObject]:
+        return iter(
+            [
+                StoredObject(k, self._modified.get(k, _EPOCH))
+                for k in sorted(self)
+                if k.startswith(prefix)
+            ]
+        )
 
 
 class MemoryStore(ReportStore):
@@ -28,10 +48,10 @@ class MemoryStore(ReportStore):
     def __init__(self, prefix: str = "") -> None:
         self.bucket = "memory"
         self.prefix = prefix
-        self.objects: dict[str, bytes] = {}
-        self.metadata: dict[str, dict[str, str]] = {}
         # When each key was last written: one second apart, in writing order.
         self.modified: dict[str, datetime] = {}
+        self.objects = _Objects(self.modified)
+        self.metadata: dict[str, dict[str, str]] = {}
         self.writes = 0
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
@@ -41,7 +61,7 @@ class MemoryStore(ReportStore):
 
     def _written(self, key: str) -> None:
         self.writes += 1
-        self.modified[key] = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=self.writes)
+        self.modified[key] = _EPOCH + timedelta(seconds=self.writes)
 
     def put_report(
         self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
@@ -55,9 +75,6 @@ class MemoryStore(ReportStore):
             self.metadata[key] = metadata
             self._written(key)
         return key
-
-    def listing(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        return iter([(key, self.modified[key]) for key in self.keys(prefix)])
 
     def get_versioned_json(self, key: str) -> Versioned | None:
         if key not in self.objects:

@@ -46,6 +46,20 @@ class Versioned:
     etag: str
 
 
+def json_body(document: Any) -> bytes:
+    """A stored JSON document: on one line, because Athena's JSON SerDe reads
+    one document per line (the run_manifests table, template.yaml)."""
+    return json.dumps(document, sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A key as a listing gives it: no metadata, but its LastModified."""
+
+    key: str
+    last_modified: datetime
+
+
 class ReportStore:
     """The report bucket, under an optional prefix."""
 
@@ -99,7 +113,7 @@ class ReportStore:
         return key
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
-        self._put(key, _json_body(document), "application/json", metadata or {})
+        self._put(key, json_body(document), "application/json", metadata or {})
         return key
 
     def get_versioned_json(self, key: str) -> Versioned | None:
@@ -118,7 +132,7 @@ class ReportStore:
         """Write ``document`` at ``key`` only if nothing is there yet; returns
         the new ETag. Raises ConcurrentUpdateError if the key is taken."""
         try:
-            return self._put(key, _json_body(document), "application/json", {}, IfNoneMatch="*")
+            return self._put(key, json_body(document), "application/json", {}, IfNoneMatch="*")
         except ClientError as exc:
             raise ConcurrentUpdateError(f"s3://{self.bucket}/{key} exists already") from exc
 
@@ -128,7 +142,7 @@ class ReportStore:
         ConcurrentUpdateError if someone else changed it in between: read it
         again and redo the change."""
         try:
-            return self._put(key, _json_body(document), "application/json", {}, IfMatch=etag)
+            return self._put(key, json_body(document), "application/json", {}, IfMatch=etag)
         except ClientError as exc:
             raise ConcurrentUpdateError(
                 f"s3://{self.bucket}/{key} changed since it was read (ETag {etag})"
@@ -171,28 +185,26 @@ class ReportStore:
         # The key itself sorts first among the keys it prefixes.
         return any(item["Key"] == key for item in answer.get("Contents", []))
 
-    def listing(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        """Every key under ``prefix`` with when it was last written (all pages)."""
-        try:
-            for page in self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            ):
-                for item in page.get("Contents", []):
-                    yield item["Key"], item["LastModified"]
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc) from exc
-
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""
+        for stored in self.objects(prefix):
+            yield stored.key
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with its LastModified (all pages)."""
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield StoredObject(item["Key"], item["LastModified"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
 
-
-def _json_body(document: Any) -> bytes:
-    return json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+    def metadata(self, key: str) -> dict[str, str]:
+        """The user metadata of the object at ``key`` (a HEAD: no body read)."""
+        try:
+            answer = self._client.head_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        return dict(answer.get("Metadata", {}))
