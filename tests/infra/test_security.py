@@ -249,16 +249,18 @@ def test_key_policy_lets_only_writers_encrypt_and_only_readers_decrypt_through_s
         "producer": {"kms:GenerateDataKey", "kms:Decrypt"},
         "worker": {"kms:GenerateDataKey"},
         "dlq-handler": {"kms:GenerateDataKey"},
-        "readers": {"kms:Decrypt"},
+        # Readers write their Athena query results, encrypted with the key.
+        "readers": {"kms:Decrypt", "kms:GenerateDataKey"},
         "operators": {"kms:Decrypt", "kms:GenerateDataKey"},
     }
 
 
 def test_old_versions_are_kept_as_long_as_the_retention_in_both_templates() -> None:
     for template in (MAIN, BUCKET):
-        (rule,) = _resources(template)["ReportBucket"]["Properties"]["LifecycleConfiguration"][
+        rules = _resources(template)["ReportBucket"]["Properties"]["LifecycleConfiguration"][
             "Rules"
         ]
+        (rule,) = [r for r in rules if r["Id"] == "expire-reports"]
         assert rule["NoncurrentVersionExpiration"] == {
             "Fn::If": [
                 "ExpireReports",
