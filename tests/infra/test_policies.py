@@ -22,7 +22,7 @@ import pytest
 
 from credreports import layout
 from tests.infra.code_calls import Project, Usage
-from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template
+from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template, statements
 
 RUNTIME_ACTIONS = frozenset(
     {
@@ -74,18 +74,9 @@ class Function:
 
 
 def _statements(policies: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every statement, with both branches of Fn::If (a role holds the union)."""
-
-    def expand(item: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(item, dict) and "Fn::If" in item:
-            for branch in item["Fn::If"][1:]:
-                yield from expand(branch)
-        elif item != NO_VALUE:
-            yield item
-
+    """Every statement of a role's policies (a role holds every Fn::If branch)."""
     for policy in policies:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            yield from expand(statement)
+        yield from statements(policy["PolicyDocument"]["Statement"])
 
 
 def _actions(statements: Iterator[dict[str, Any]] | tuple[dict[str, Any], ...]) -> set[str]:
@@ -335,8 +326,8 @@ SUFFIXES = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole"
 
 
 def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> None:
-    statements = list(
-        _expand(
+    policy = list(
+        statements(
             load_template(BUCKET_TEMPLATE)["Resources"]["ReportBucketPolicy"]["Properties"][
                 "PolicyDocument"
             ]["Statement"]
@@ -347,7 +338,7 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
         suffix = f"role/${{ManagementStackName}}-{SUFFIXES[function.role]}"
         granted = [
             statement
-            for statement in statements
+            for statement in policy
             if statement["Effect"] == "Allow"
             and any(arn.endswith(suffix) for arn in _principal_arns(statement))
         ]
@@ -377,7 +368,7 @@ def test_report_key_lets_each_role_do_what_its_iam_policy_does_through_s3(
     # manifests) decrypts. The key policy says the same as the roles' own.
     key = load_template(template)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
     in_key: dict[str, set[str]] = {}
-    for statement in _expand(key["Statement"]):
+    for statement in statements(key["Statement"]):
         for arn in _principal_arns(statement):
             assert statement["Condition"]["StringEquals"] == {
                 "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}
@@ -426,15 +417,6 @@ def _resource_patterns(resource: Any) -> list[str]:
     if "${ReportPrefix}" not in text:
         return [""] if text.endswith(("}", "Arn")) and "/" not in text else [text]
     return [text.split("${ReportPrefix}", 1)[1]]
-
-
-def _expand(items: list[Any]) -> Iterator[dict[str, Any]]:
-    """Statements with every Fn::If branch (a policy holds the union)."""
-    for item in items:
-        if isinstance(item, dict) and "Fn::If" in item:
-            yield from _expand(item["Fn::If"][1:])
-        elif item != NO_VALUE:
-            yield item
 
 
 # ----------------------------------------------------------------- helpers

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import BUCKET_TEMPLATE, TEMPLATE, load_template
+from tests.infra.conftest import BUCKET_TEMPLATE, TEMPLATE, load_template, statements
 
 MAIN = load_template(TEMPLATE)
 BUCKET = load_template(BUCKET_TEMPLATE)
@@ -53,16 +53,7 @@ def _resources(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Statements, each Fn::If branch as its own (a policy holds the union)."""
-
-    def expand(item: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(item, dict) and "Fn::If" in item:
-            for branch in item["Fn::If"][1:]:
-                yield from expand(branch)
-        elif item != NO_VALUE:
-            yield item
-
-    return [s for item in document["Statement"] for s in expand(item)]
+    return list(statements(document["Statement"]))
 
 
 def _by_sid(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -150,15 +150,8 @@ class ReportStore:
 
     def get_json(self, key: str) -> Any | None:
         """The JSON document at ``key``, or None if there is none."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return json.loads(answer["Body"].read())
+        stored = self.get_versioned_json(key)
+        return None if stored is None else stored.document
 
     def read(self, key: str) -> bytes:
         """The bytes of the object at ``key`` (a report, to copy it elsewhere)."""

@@ -208,12 +208,11 @@ def start_run(
         error = str(exc)
 
         def failed(run_id: str) -> RunManifest:
-            return RunManifest(
-                run_id=run_id,
-                trigger=request.trigger,
-                created_at=utc_now(),
-                status=ManifestStatus.LISTING_FAILED,
-                selection=_selection_settings(settings),
+            return _new_manifest(
+                request,
+                run_id,
+                ManifestStatus.LISTING_FAILED,
+                _selection_settings(settings),
                 error=error,
             )
 
@@ -221,6 +220,24 @@ def start_run(
         logger.error("listing failed; nothing enqueued", run_id=written.run_id, error=error)
         raise
     return _enqueue(request, selection, _selection_settings(settings), queue, store)
+
+
+def _new_manifest(
+    request: RunRequest,
+    run_id: str,
+    status: ManifestStatus,
+    selection: SelectionSettings,
+    **fields: Any,
+) -> RunManifest:
+    """A manifest of ``request``'s run under ``run_id``, created now."""
+    return RunManifest(
+        run_id=run_id,
+        trigger=request.trigger,
+        created_at=utc_now(),
+        status=status,
+        selection=selection,
+        **fields,
+    )
 
 
 def _create_manifest(
@@ -343,12 +360,11 @@ def _enqueue(
     was meant to be collected with what was."""
 
     def manifest_for(run_id: str) -> RunManifest:
-        return RunManifest(
-            run_id=run_id,
-            trigger=request.trigger,
-            created_at=utc_now(),
-            status=ManifestStatus.ENQUEUING,
-            selection=selection_settings,
+        return _new_manifest(
+            request,
+            run_id,
+            ManifestStatus.ENQUEUING,
+            selection_settings,
             accounts=tuple(selection.accounts),
             skipped=tuple(
                 SkippedAccount(account_id=account_id, state=state)
