@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from credreports.models.ids import run_date
 
+#: The report object's metadata holding the report's GeneratedTime (ISO 8601),
+#: written by the worker; the findings of a run are measured from the newest.
+GENERATED_TIME_METADATA = "generated-time"
+
 
 def normalise_prefix(prefix: str) -> str:
     """A key prefix as a folder: "reports" and "reports/" both mean "reports/"."""

@@ -4,7 +4,6 @@ the emulator, set against ``--reports`` on the same run exported to disk."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -16,10 +15,9 @@ from credreports.local.demo import demo_users, export, provision
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.realistic import realistic_reports
 from credreports.local.seed import seed_organization
-from tests.support.deployed import Result
+from tests.support.deployed import Result, RunCli
 from tests.support.ledger import assert_every_account_accounted_for
 
-RunCli = Callable[..., Result]
 STACK_NAME = "findings"
 
 

@@ -25,7 +25,7 @@ from credreports.logic.checks import CheckSender
 from credreports.models.ids import utc_now
 from credreports.models.run_check import CheckOrigin
 from credreports.operations import replay_failures
-from tests.support.builders import scheduled_event
+from tests.support.builders import start_scheduled
 from tests.support.emulator import list_keys, read_json
 from tests.support.faults import Faults
 from tests.support.ledger import (
@@ -57,7 +57,7 @@ def test_a_complete_run_is_announced_once_with_the_counts_of_status_and_the_find
         pipeline = LocalPipeline(stack)
 
         # When a scheduled run goes to the end
-        summary = pipeline.start(scheduled_event("2026-11-23T02:00:00Z"))
+        summary = start_scheduled(pipeline, "2026-11-23T02:00:00Z")
         pipeline.drain()
     run_id = summary["run_id"]
     assert_every_account_accounted_for(stack.bucket, run_id, org.ids())
@@ -241,12 +241,12 @@ def test_a_user_gaining_mfa_and_another_losing_it_are_one_resolved_and_one_new_f
     watched = sorted(org.ids())[0]
     set_mfa(watched, "loses-mfa", enabled=True)
     pipeline = LocalPipeline(stack)
-    first, _ = run_to_the_end(pipeline, org.ids(), scheduled_event("2026-11-23T02:00:00Z"))
+    first, _ = run_to_the_end(pipeline, org.ids(), scheduled_at="2026-11-23T02:00:00Z")
 
     # When, before the next scheduled run, one user gains MFA and the other loses it
     set_mfa(watched, "gains-mfa", enabled=True)
     set_mfa(watched, "loses-mfa", enabled=False)
-    second, _ = run_to_the_end(pipeline, org.ids(), scheduled_event("2026-11-24T02:00:00Z"))
+    second, _ = run_to_the_end(pipeline, org.ids(), scheduled_at="2026-11-24T02:00:00Z")
 
     # Then the second run's summary lists one resolved and one new finding
     stored = summary_of(stack, second["run_id"])

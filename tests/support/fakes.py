@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from credreports import layout
@@ -22,6 +22,27 @@ from credreports.errors import (
     DeliveryError,
     OrganizationListingError,
 )
+from credreports.logic.checks import CheckSender
+
+_EPOCH = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+class _Objects(dict[str, bytes]):
+    """The bucket's objects by key; called with a prefix, its listing with
+    each key's last write (what ReportStore.objects answers)."""
+
+    def __init__(self, modified: dict[str, datetime]) -> None:
+        super().__init__()
+        self._modified = modified
+
+    def __call__(self, prefix: str) -> Iterator[StoredObject]:
+        return iter(
+            [
+                StoredObject(k, self._modified.get(k, _EPOCH))
+                for k in sorted(self)
+                if k.startswith(prefix)
+            ]
+        )
 
 
 class MemoryStore(ReportStore):
@@ -30,12 +51,20 @@ class MemoryStore(ReportStore):
     def __init__(self, prefix: str = "") -> None:
         self.bucket = "memory"
         self.prefix = prefix
-        self.objects: dict[str, bytes] = {}
+        # When each key was last written: one second apart, in writing order.
+        self.modified: dict[str, datetime] = {}
+        self.objects = _Objects(self.modified)
         self.metadata: dict[str, dict[str, str]] = {}
+        self.writes = 0
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
         self.objects[key] = json.dumps(document, default=str).encode()
+        self._written(key)
         return key
+
+    def _written(self, key: str) -> None:
+        self.writes += 1
+        self.modified[key] = _EPOCH + timedelta(seconds=self.writes)
 
     def put_report(
         self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
@@ -47,6 +76,7 @@ class MemoryStore(ReportStore):
         if key not in self.objects:
             self.objects[key] = content
             self.metadata[key] = metadata
+            self._written(key)
         return key
 
     def get_versioned_json(self, key: str) -> Versioned | None:
@@ -275,3 +305,11 @@ class MemoryBucket(ReportStore):
 
     def delete(self, key: str) -> None:
         self.blobs.pop(key, None)
+
+
+def memory_checks(delay_seconds: int = 300) -> CheckSender:
+    """A control queue in memory, for the run checks the code sends (its
+    ``queue.sent`` holds them)."""
+    return CheckSender(
+        MemoryQueue(url="https://sqs.us-east-1.amazonaws.com/1/control"), delay_seconds
+    )

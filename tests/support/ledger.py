@@ -10,6 +10,7 @@ from credreports import layout
 from credreports.local.announcements import Event, SnsMessage
 from credreports.local.pipeline import LocalPipeline
 from credreports.models.manifest import RunManifest
+from tests.support.builders import start_scheduled
 from tests.support.emulator import list_keys, read_json
 
 
@@ -89,11 +90,16 @@ def run_to_the_end(
     event: dict[str, Any] | None = None,
     *,
     duplicates: bool = False,
+    scheduled_at: str | None = None,
 ) -> tuple[dict[str, Any], RunOutcome]:
-    """Start a run, deliver every message until the queues are empty, and
-    assert the invariant over ``expected`` and that the run ended announced
-    once (complete); returns the producer's answer and what the run left."""
-    summary = pipeline.start(event)
+    """Start a run (the schedule's at ``scheduled_at``, delivered on time, or
+    ``event``), deliver every message until the queues are empty, and assert
+    the invariant over ``expected`` and that the run ended announced once
+    (complete); returns the producer's answer and what the run left."""
+    if scheduled_at is not None:
+        summary = start_scheduled(pipeline, scheduled_at)
+    else:
+        summary = pipeline.start(event)
     pipeline.drain()
     outcome = assert_every_account_accounted_for(
         pipeline.resources.bucket,

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from credreports import layout
+
 #: ../shared beside the repository (CI clones the repository with it there).
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 FIXTURES = SHARED / "fixtures" / "credential-reports"
@@ -117,7 +119,4 @@ def bucket_report_path(
     root: Path, account_id: str, run_id: str = "20250616T020000Z", prefix: str = ""
 ) -> Path:
     """Where a report lands in the bucket's layout, under ``root``."""
-    day = f"{run_id[0:4]}-{run_id[4:6]}-{run_id[6:8]}"
-    return (
-        root / f"{prefix}reports/date={day}/run={run_id}/account={account_id}/credential-report.csv"
-    )
+    return root / layout.report_key(prefix, run_id, account_id)

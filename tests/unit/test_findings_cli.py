@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from credreports import cli
+from credreports.models.manifest import AccountDetail
+from tests.support import builders
 from tests.support.reports import (
     FIXTURES,
     bucket_report_path,
@@ -62,15 +64,10 @@ def bucket(tmp_path: Path) -> Path:
         shutil.copy(FIXTURES / fixture, target)
     manifest = root / "runs/date=2025-06-16/run=20250616T020000Z/manifest.json"
     manifest.parent.mkdir(parents=True)
-    manifest.write_text(
-        json.dumps(
-            {
-                "run_id": "20250616T020000Z",
-                "accounts": [EDGE, REALISTIC],
-                "accounts_info": [{"account_id": EDGE, "name": "payments-prod"}],
-            }
-        )
+    written = builders.manifest([EDGE, REALISTIC], run_id="20250616T020000Z").model_copy(
+        update={"details": (AccountDetail(account_id=EDGE, name="payments-prod"),)}
     )
+    manifest.write_text(json.dumps(written.to_document()))
     return root
 
 
@@ -276,3 +273,14 @@ def test_the_table_escapes_control_characters_from_reports(run: Runner, tmp_path
     ran = run("--reports", str(tmp_path))
     assert "\x1b" not in ran.out and "\x07" not in ran.out
     assert "evil\\x1b[2J\\x07" in ran.out
+
+
+def test_a_broken_manifest_leaves_names_out_and_the_reports_evaluated(
+    run: Runner, bucket: Path
+) -> None:
+    (manifest,) = bucket.glob("runs/*/*/manifest.json")
+    manifest.write_text('{"run_id": "not a run"')
+    ran = run("--reports", str(bucket), "--as-of", AS_OF)
+    assert ran.code == 0, ran.err
+    assert "payments-prod" not in ran.out
+    assert "console password without MFA" in ran.out

@@ -8,16 +8,15 @@ import pytest
 from credreports import layout
 from credreports.errors import DeliveryError
 from credreports.ledger import read_ledger, read_manifest
-from credreports.logic.checks import CheckSender
 from credreports.models.codes import Reason
 from credreports.operations import InvalidAccountIdsError, enqueue_accounts, replay_failures
 from tests.support import builders
 from tests.support.builders import NOW, RUN_ID, failure_record
-from tests.support.fakes import MemoryQueue, MemoryStore
+from tests.support.fakes import MemoryQueue, MemoryStore, memory_checks
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 # The control queue: a test that looks at the checks sent builds its own.
-CHECKS = CheckSender(MemoryQueue(url="https://sqs/control"), delay_seconds=1)
+CHECKS = memory_checks()
 
 
 def run_with(store: MemoryStore, accounts: list[str], failed: dict[str, Reason]) -> None:

@@ -10,13 +10,12 @@ import pytest
 from credreports import layout
 from credreports.adapters.organization import Account
 from credreports.errors import DeliveryError, OrganizationListingError
-from credreports.logic.checks import CheckSender
 from credreports.logic.producer import RunRequest, select_accounts, start_listed_run, start_run
 from credreports.models.codes import Trigger
 from credreports.models.manifest import ManifestStatus, RunManifest
 from credreports.settings import ProducerSettings
 from tests.support.builders import RUN_ID
-from tests.support.fakes import MemoryOrganization, MemoryQueue, MemoryStore
+from tests.support.fakes import MemoryOrganization, MemoryQueue, MemoryStore, memory_checks
 
 ROOT, PROD, SANDBOX = "r-abcd", "ou-abcd-11111111", "ou-abcd-22222222"
 ORG = {
@@ -52,10 +51,6 @@ def organization(*, fail: bool = False) -> MemoryOrganization:
     )
 
 
-def checks() -> CheckSender:
-    return CheckSender(MemoryQueue(url="https://sqs/control"), delay_seconds=300)
-
-
 def test_only_active_accounts_not_excluded_are_selected() -> None:
     chosen = select_accounts(settings(EXCLUDE_OU_IDS=SANDBOX), organization())
 
@@ -79,7 +74,7 @@ def test_a_run_writes_its_manifest_then_one_message_per_account() -> None:
     store, queue = MemoryStore(), MemoryQueue()
     request = RunRequest(run_id=RUN_ID, trigger=Trigger.SCHEDULE)
 
-    control = checks()
+    control = memory_checks()
 
     started = start_run(request, settings(), organization(), queue, store, control)
 
@@ -117,7 +112,7 @@ def test_a_listing_that_fails_enqueues_nothing_and_the_manifest_says_why() -> No
     store, queue = MemoryStore(), MemoryQueue()
     request = RunRequest(run_id=RUN_ID, trigger=Trigger.SCHEDULE)
 
-    control = checks()
+    control = memory_checks()
 
     with pytest.raises(OrganizationListingError):
         start_run(request, settings(), organization(fail=True), queue, store, control)
@@ -135,7 +130,7 @@ def test_a_listed_run_never_reads_the_organization() -> None:
     request = RunRequest(run_id=RUN_ID, trigger=Trigger.MANUAL, account_ids=("000000000009",))
 
     # A failing organization would raise if it were read.
-    started = start_run(request, settings(), organization(fail=True), queue, store, checks())
+    started = start_run(request, settings(), organization(fail=True), queue, store, memory_checks())
 
     assert started.enqueued == 1 and [m.key for m in queue.sent] == ["000000000009"]
 
@@ -144,8 +139,8 @@ def test_manual_runs_in_the_same_second_get_distinct_run_ids() -> None:
     store, queue = MemoryStore(), MemoryQueue()
     request = RunRequest(run_id=RUN_ID, trigger=Trigger.MANUAL, account_ids=("000000000009",))
 
-    first = start_listed_run(request, queue, store, checks())
-    second = start_listed_run(request, queue, store, checks())
+    first = start_listed_run(request, queue, store, memory_checks())
+    second = start_listed_run(request, queue, store, memory_checks())
 
     assert (first.run_id, second.run_id) == (RUN_ID, "20261123T020001Z")
 
@@ -155,5 +150,5 @@ def test_a_send_that_fails_names_the_accounts_not_sent() -> None:
     request = RunRequest(run_id=RUN_ID, trigger=Trigger.SCHEDULE)
 
     with pytest.raises(DeliveryError, match="000000000002"):
-        start_run(request, settings(), organization(), queue, store, checks())
+        start_run(request, settings(), organization(), queue, store, memory_checks())
     assert [m.key for m in queue.sent] == ["000000000001", "000000000004"]

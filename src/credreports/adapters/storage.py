@@ -33,14 +33,6 @@ def _translate(exc: Exception) -> Exception:
     return RetryableError(describe(exc))
 
 
-@dataclass(frozen=True)
-class StoredObject:
-    """A key as a listing gives it: no metadata, but its LastModified."""
-
-    key: str
-    last_modified: datetime
-
-
 def _precondition_failed(exc: ClientError) -> bool:
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return error_code(exc) == PRECONDITION_FAILED or status == 412
@@ -52,6 +44,20 @@ class Versioned:
 
     document: Any
     etag: str
+
+
+def json_body(document: Any) -> bytes:
+    """A stored JSON document: on one line, because Athena's JSON SerDe reads
+    one document per line (the run_manifests table, template.yaml)."""
+    return json.dumps(document, sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A key as a listing gives it: no metadata, but its LastModified."""
+
+    key: str
+    last_modified: datetime
 
 
 class ReportStore:
@@ -107,7 +113,7 @@ class ReportStore:
         return key
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
-        self._put(key, _json_body(document), "application/json", metadata or {})
+        self._put(key, json_body(document), "application/json", metadata or {})
         return key
 
     def _get(self, key: str) -> dict[str, Any] | None:
@@ -133,14 +139,14 @@ class ReportStore:
     def create_json(self, key: str, document: Any) -> str:
         """Write ``document`` at ``key`` only if nothing is there yet; returns
         the new ETag. Raises ConcurrentUpdateError if the key is taken."""
-        return self.create_object(key, _json_body(document), "application/json")
+        return self.create_object(key, json_body(document), "application/json")
 
     def replace_json(self, key: str, document: Any, etag: str) -> str:
         """Write ``document`` at ``key`` only if the stored object still has
         ``etag`` (the one it was read with); returns the new ETag. Raises
         ConcurrentUpdateError if someone else changed it in between: read it
         again and redo the change."""
-        return self.replace_object(key, _json_body(document), "application/json", etag)
+        return self.replace_object(key, json_body(document), "application/json", etag)
 
     def create_object(self, key: str, body: bytes | IO[bytes], content_type: str) -> str:
         """Write ``body`` at ``key`` only if nothing is there yet (``If-None-Match``);
@@ -249,7 +255,3 @@ class ReportStore:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
         return dict(answer.get("Metadata", {}))
-
-
-def _json_body(document: Any) -> bytes:
-    return json.dumps(document, indent=2, sort_keys=True, default=str).encode()

@@ -27,15 +27,16 @@ from credreports.adapters.queue import Queue
 from credreports.adapters.storage import ReportStore
 from credreports.cli import findings, render
 from credreports.cli import summary as summary_cli
+from credreports.cli.options import run_id as _run_id
 from credreports.cli.target import Target, TargetError, add_target_options, resolve
 from credreports.errors import CollectionError, DeliveryError
 from credreports.ledger import LedgerError, latest_run_id, read_ledger
 from credreports.logic.checks import CheckSender
 from credreports.logic.summarizer.compare import read_summary
 from credreports.models.codes import Reason
-from credreports.models.ids import validate_run_id
 from credreports.operations import (
     InvalidAccountIdsError,
+    InvalidRunIdError,
     enqueue_accounts,
     replay_failures,
     require_account_ids,
@@ -51,13 +52,6 @@ DEMO_DEFAULT_ACCOUNTS = 25
 
 class CommandError(RuntimeError):
     """A command could not do its work; the message says why."""
-
-
-def _run_id(value: str) -> str:
-    try:
-        return validate_run_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _reason(value: str) -> str:
@@ -427,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile or args.region:
             boto3.setup_default_session(profile_name=args.profile, region_name=args.region)
         return HANDLERS[args.command](args, resolve(args))
-    except (InvalidAccountIdsError, TargetError) as exc:
+    except (InvalidAccountIdsError, InvalidRunIdError, TargetError) as exc:
         print(f"credreports {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except (

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ import boto3
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
-from credreports.cli import render
+from credreports.cli import options, render
 from credreports.cli.target import add_target_options, resolve
 from credreports.findings.catalogue import CHECKS, DEFAULT_THRESHOLDS, Severity, Thresholds
 from credreports.findings.engine import Finding
@@ -34,18 +33,17 @@ from credreports.findings.formats import WRITERS, format_time
 from credreports.findings.sources import (
     READERS,
     NothingToRead,
-    ReportSource,
+    ReportLocation,
     account_in_path,
-    account_names,
     evaluate_all,
     newest_generated_time,
+    parse_manifest,
     read_file,
     read_from,
     reports_on_disk,
     run_reports,
 )
 from credreports.ledger import latest_run_id
-from credreports.models.ids import validate_run_id
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,31 +52,7 @@ PROGRAM = "credreports findings"
 FAIL_ON = ("critical", "high", "medium", "low")
 
 
-# --- options ------------------------------------------------------------------------
-
-
-def _run_id(value: str) -> str:
-    try:
-        return validate_run_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _account_id(value: str) -> str:
-    if not re.fullmatch(r"\d{12}", value):
-        raise argparse.ArgumentTypeError(f"not an account id (12 digits): {value!r}")
-    return value
-
-
-def parse_as_of(value: str) -> datetime:
-    """An ISO 8601 date or time; without an offset it is UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 date or time: {value!r} (e.g. 2025-06-16 or 2025-06-16T02:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+# --- the parser -------------------------------------------------------------------
 
 
 def register(commands: Any) -> argparse.ArgumentParser:
@@ -104,7 +78,7 @@ def register(commands: Any) -> argparse.ArgumentParser:
     )
     chosen = parser.add_argument_group("what to evaluate (default: the latest run)")
     source = chosen.add_mutually_exclusive_group()
-    source.add_argument("--run", type=_run_id, metavar="RUN_ID", help="a run in the bucket")
+    source.add_argument("--run", type=options.run_id, metavar="RUN_ID", help="a run in the bucket")
     source.add_argument(
         "--reports",
         metavar="PATH",
@@ -123,7 +97,11 @@ def register(commands: Any) -> argparse.ArgumentParser:
         help="only this check (repeatable)",
     )
     parser.add_argument(
-        "--account", action="append", type=_account_id, metavar="ID", help="only this account"
+        "--account",
+        action="append",
+        type=options.account_id,
+        metavar="ID",
+        help="only this account",
     )
     parser.add_argument(
         "--fail-on",
@@ -132,7 +110,7 @@ def register(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--as-of",
-        type=parse_as_of,
+        type=options.as_of,
         metavar="ISO8601",
         help="measure ages from this time (default: the run's newest report, or now)",
     )
@@ -148,8 +126,8 @@ class Plan:
     """The reports to evaluate, how to read them, and from when ages count."""
 
     title: str  # "run 2026…" or the path
-    sources: list[ReportSource]
-    read: Callable[[ReportSource], bytes]
+    sources: list[ReportLocation]
+    read: Callable[[ReportLocation], bytes]
     as_of: datetime
     as_of_origin: str  # why this as_of, in words
     thresholds: Thresholds = DEFAULT_THRESHOLDS
@@ -201,11 +179,11 @@ def plan_run(
     if chosen is None:
         raise RunUnreadable("no runs in the bucket (nothing under runs/)")
     reports = run_reports(store, chosen)
-    manifest = store.get_json(layout.manifest_key(store.prefix, chosen))
-    accounts = manifest.get("accounts", []) if isinstance(manifest, Mapping) else []
-    sources = [ReportSource(o.key, account_in_path(o.key)) for o in reports]
+    manifest = parse_manifest(store.get_json(layout.manifest_key(store.prefix, chosen)))
+    accounts = manifest.accounts if manifest else ()
+    sources = [ReportLocation(o.key, account_in_path(o.key)) for o in reports]
     reported = {source.account_id for source in sources}
-    missing = tuple(a for a in accounts if isinstance(a, str) and a.isdigit() and a not in reported)
+    missing = tuple(a for a in accounts if a not in reported)
     if not sources:
         raise RunUnreadable(f"run {chosen} has no reports to evaluate")
     origin = "given"
@@ -221,7 +199,7 @@ def plan_run(
         as_of_origin=origin,
         thresholds=thresholds,
         workers=READERS,
-        names=account_names(manifest),
+        names=manifest.names() if manifest else {},
         not_evaluated=missing,
     )
 
@@ -237,7 +215,7 @@ class Selection:
     accounts: frozenset[str] | None = None
     failed_only: bool = True
 
-    def source(self, source: ReportSource) -> bool:
+    def source(self, source: ReportLocation) -> bool:
         """Whether a report may hold selected results (its account is known
         from its location and not chosen: no need to read it)."""
         return self.accounts is None or source.account_id in (None, *self.accounts)

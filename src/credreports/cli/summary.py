@@ -19,6 +19,7 @@ from typing import Any
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
+from credreports.cli.options import run_id as run_id_option
 from credreports.cli.target import Target, add_target_options
 from credreports.findings.catalogue import Thresholds
 from credreports.ledger import latest_run_id, read_ledger
@@ -27,18 +28,11 @@ from credreports.logic.summarizer.check import evaluate_summary
 from credreports.logic.summarizer.compare import read_summary
 from credreports.logic.summarizer.html_report import render
 from credreports.logic.summarizer.settle import Settlement, Verdict, outcome_id
-from credreports.models.ids import utc_now, validate_run_id
+from credreports.models.ids import utc_now
 from credreports.models.summary import RunSummary
 
 EXIT_OK = 0
 EXIT_NOT_DONE = 1
-
-
-def _run_id(value: str) -> str:
-    try:
-        return validate_run_id(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(commands: Any) -> None:
@@ -57,7 +51,9 @@ def register(commands: Any) -> None:
         "  credreports summary --html report.html",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--run", type=_run_id, metavar="RUN_ID", help="default: the latest run")
+    parser.add_argument(
+        "--run", type=run_id_option, metavar="RUN_ID", help="default: the latest run"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary document")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
     add_target_options(parser)

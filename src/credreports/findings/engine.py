@@ -116,6 +116,8 @@ _new = tuple.__new__
 _Rule = tuple[str, Severity, tuple[str, ...]]
 # What every result about one row shares: (account_id, user, arn).
 _Subject = tuple[str, str, str]
+# A row's key: (credential, number, active, last rotated, last used).
+_Slot = tuple[str, int, bool, datetime | None, datetime | None]
 # An active key: (credential, number, last rotated, last used, resource).
 _Key = tuple[str, int, datetime | None, datetime | None, str]
 _Emit = Callable[[Finding], None]
@@ -142,12 +144,29 @@ def _result(
     return _new(Finding, (*rule, *subject, status, credential, resource, detail))
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _ago(days: int) -> str:
-    return f"{_days(days)} ago" if days >= 0 else f"{_days(-days)} after as_of"
+    if days >= 0:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    return "1 day after as_of" if days == -1 else f"{-days} days after as_of"
+
+
+def _key_slots(row: ReportRow) -> tuple[_Slot, _Slot]:
+    return (
+        (
+            KEY_1,
+            1,
+            row.access_key_1_active is True,
+            row.access_key_1_last_rotated,
+            row.access_key_1_last_used_date,
+        ),
+        (
+            KEY_2,
+            2,
+            row.access_key_2_active is True,
+            row.access_key_2_last_rotated,
+            row.access_key_2_last_used_date,
+        ),
+    )
 
 
 def evaluate(
@@ -164,27 +183,11 @@ def evaluate(
     emit = results.append
     for row in rows:
         subject = (account_id, row.user, row.arn)
-        keys: list[_Key] = []
-        if row.access_key_1_active:
-            keys.append(
-                (
-                    KEY_1,
-                    1,
-                    row.access_key_1_last_rotated,
-                    row.access_key_1_last_used_date,
-                    key_resource(row.arn, KEY_1),
-                )
-            )
-        if row.access_key_2_active:
-            keys.append(
-                (
-                    KEY_2,
-                    2,
-                    row.access_key_2_last_rotated,
-                    row.access_key_2_last_used_date,
-                    key_resource(row.arn, KEY_2),
-                )
-            )
+        keys: list[_Key] = [
+            (credential, number, rotated, used, key_resource(row.arn, credential))
+            for credential, number, active, rotated, used in _key_slots(row)
+            if active
+        ]
         if row.user == ROOT_USER:
             _root(row, subject, keys, as_of, thresholds, emit)
         else:
@@ -220,10 +223,7 @@ def _root(
     thresholds: Thresholds,
     emit: _Emit,
 ) -> None:
-    for credential, number, active, used in (
-        (KEY_1, 1, row.access_key_1_active is True, row.access_key_1_last_used_date),
-        (KEY_2, 2, row.access_key_2_active is True, row.access_key_2_last_used_date),
-    ):
+    for credential, number, active, _rotated, used in _key_slots(row):
         if active:
             last = "never used" if used is None else f"last used {_ago((as_of - used).days)}"
             status, detail = FAIL, f"access key {number} is active ({last})"

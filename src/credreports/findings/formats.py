@@ -66,18 +66,14 @@ def product_version() -> str:
         return "0+unknown"
 
 
-def record(finding: Finding, as_of: datetime) -> dict[str, Any]:
-    """The flat record of a result (the json format's objects)."""
-    return finding.as_dict() | {"as_of": format_time(as_of)}
-
-
 def write_json(findings: Iterable[Finding], as_of: datetime, stream: TextIO) -> int:
     """A JSON array, one object per line; returns how many were written."""
     count = 0
+    when = format_time(as_of)
     stream.write("[")
     for finding in findings:
         stream.write(",\n" if count else "\n")
-        stream.write(json.dumps(record(finding, as_of)))
+        stream.write(json.dumps(finding.as_dict() | {"as_of": when}))
         count += 1
     stream.write("\n]\n" if count else "]\n")
     return count

@@ -1,8 +1,8 @@
 """Where reports to evaluate come from: a run in the report bucket, or files.
 
 Shared by ``credreports findings`` and anything else that evaluates a whole
-run. A run is read through the ReportStore adapter (a Protocol here, so the
-logic is tested with a fake); files are read from disk. Reports are streamed:
+run. A run is read through the ReportStore adapter (ports.ReportReader, so
+the logic is tested with a fake); files are read from disk. Reports are streamed:
 each is read, evaluated and dropped, a bounded number at a time, so a run of
 10,000 accounts never holds 10,000 CSVs.
 """
@@ -17,21 +17,24 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from pydantic import ValidationError
 
 from credreports import layout
+from credreports.adapters.storage import StoredObject
 from credreports.errors import CollectionError
 from credreports.findings.catalogue import DEFAULT_THRESHOLDS, Thresholds
 from credreports.findings.engine import Finding, evaluate_report
 from credreports.findings.report import ReportFormatError
+from credreports.models.manifest import RunManifest
+from credreports.ports import ReportReader
 
 REPORT_FILE = "credential-report.csv"
-#: The object metadata in which the worker records the report's GeneratedTime.
-GENERATED_TIME = "generated-time"
 # A report is generated before it is stored, so its generation time is at most
 # its LastModified; this margin covers LastModified's whole seconds and any
 # skew between IAM's clock and S3's.
-CLOCK_MARGIN = timedelta(minutes=5)
+CLOCK_MARGIN = timedelta(seconds=60)
 #: Reports read at once from S3 (the clients' connection pool holds 20).
 READERS = 16
 
@@ -41,7 +44,7 @@ class NothingToRead(ValueError):
 
 
 @dataclass(frozen=True)
-class ReportSource:
+class ReportLocation:
     """One report: where it is (a key or a path), and the account when the
     location names it (``account=`` in the bucket's layout)."""
 
@@ -53,7 +56,7 @@ class ReportSource:
 class Evaluated:
     """The results of one report, or why it could not be evaluated."""
 
-    source: ReportSource
+    source: ReportLocation
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
 
@@ -74,37 +77,18 @@ def run_in_path(location: str) -> str | None:
     return _segment(location, "run")
 
 
-# --- account names ----------------------------------------------------------------
+# --- the run's manifest -------------------------------------------------------------
 
 
-def account_names(manifest: Any) -> dict[str, str]:
-    """Account id -> name from a run manifest, wherever it keeps them.
-
-    The manifest's shape for names is not settled (a list of ids today);
-    this reads a mapping ``account_names``, or lists of objects under
-    ``details`` (the RunManifest's), ``accounts_info`` or ``accounts`` with an
-    id and a name, and ignores anything else."""
-    if not isinstance(manifest, Mapping):
-        return {}
-    names: dict[str, str] = {}
-    mapping = manifest.get("account_names")
-    if isinstance(mapping, Mapping):
-        names.update({str(k): str(v) for k, v in mapping.items() if isinstance(v, str)})
-    for listing in (
-        manifest.get("details"),
-        manifest.get("accounts_info"),
-        manifest.get("accounts"),
-    ):
-        if not isinstance(listing, list):
-            continue
-        for item in listing:
-            if not isinstance(item, Mapping):
-                continue
-            account_id = item.get("account_id") or item.get("id") or item.get("Id")
-            name = item.get("name") or item.get("Name") or item.get("account_name")
-            if isinstance(account_id, str) and isinstance(name, str):
-                names[account_id] = name
-    return names
+def parse_manifest(document: Any) -> RunManifest | None:
+    """The run manifest in ``document``; None when there is none or it cannot
+    be read (the reports can still be evaluated; ``status`` names the problem)."""
+    if document is None:
+        return None
+    try:
+        return RunManifest.model_validate(document)
+    except ValidationError:
+        return None
 
 
 # --- files on disk ------------------------------------------------------------------
@@ -114,7 +98,7 @@ def account_names(manifest: Any) -> dict[str, str]:
 class DiskReports:
     """The reports found under a path."""
 
-    sources: list[ReportSource]
+    sources: list[ReportLocation]
     run_id: str | None = None  # the run evaluated, when the files are in the bucket's layout
     other_runs: tuple[str, ...] = ()  # older runs found there and left out
     names: dict[str, str] = field(default_factory=dict)
@@ -139,50 +123,28 @@ def reports_on_disk(path: Path) -> DiskReports:
         files = [p for p in files if run_in_path(str(p)) in (chosen, None)]
     names: dict[str, str] = {}
     if chosen and path.is_dir():
-        for manifest in path.rglob(f"run={chosen}/manifest.json"):
+        for found in path.rglob(f"run={chosen}/manifest.json"):
             try:
-                names.update(account_names(json.loads(manifest.read_text(encoding="utf-8"))))
+                manifest = parse_manifest(json.loads(found.read_text(encoding="utf-8")))
             except (OSError, ValueError):
                 continue  # names are a courtesy; the reports are what counts
+            names.update(manifest.names() if manifest else {})
     return DiskReports(
-        sources=[ReportSource(str(p), account_in_path(str(p))) for p in files],
+        sources=[ReportLocation(str(p), account_in_path(str(p))) for p in files],
         run_id=chosen,
         other_runs=tuple(runs[:-1]),
         names=names,
     )
 
 
-def read_file(source: ReportSource) -> bytes:
+def read_file(source: ReportLocation) -> bytes:
     return Path(source.location).read_bytes()
 
 
 # --- a run in the report bucket -------------------------------------------------------
 
 
-class StoredReport(Protocol):
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def last_modified(self) -> datetime: ...
-
-
-class RunStore(Protocol):
-    """What evaluating a run needs of the ReportStore adapter."""
-
-    @property
-    def prefix(self) -> str: ...
-
-    def objects(self, prefix: str) -> Iterable[StoredReport]: ...
-
-    def metadata(self, key: str) -> dict[str, str]: ...
-
-    def read(self, key: str) -> bytes: ...
-
-    def get_json(self, key: str) -> Any | None: ...
-
-
-def run_reports(store: RunStore, run_id: str) -> list[StoredReport]:
+def run_reports(store: ReportReader, run_id: str) -> list[StoredObject]:
     """The report objects of a run, in key (account) order."""
     prefix = layout.run_prefix(store.prefix, "reports", run_id)
     found = [o for o in store.objects(prefix) if o.key.endswith(f"/{REPORT_FILE}")]
@@ -191,14 +153,14 @@ def run_reports(store: RunStore, run_id: str) -> list[StoredReport]:
 
 def _generated_time(metadata: Mapping[str, str], fallback: datetime) -> datetime:
     try:
-        moment = datetime.fromisoformat(metadata[GENERATED_TIME])
+        moment = datetime.fromisoformat(metadata[layout.GENERATED_TIME_METADATA])
     except (KeyError, ValueError):
         return fallback  # written by something other than the worker
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def newest_generated_time(
-    store: RunStore, reports: Sequence[StoredReport], workers: int = READERS
+    store: ReportReader, reports: Sequence[StoredObject], workers: int = READERS
 ) -> datetime | None:
     """The newest ``generated-time`` among ``reports``: the run's ``as_of``.
 
@@ -222,8 +184,8 @@ def newest_generated_time(
     return newest
 
 
-def read_from(store: RunStore) -> Callable[[ReportSource], bytes]:
-    def read(source: ReportSource) -> bytes:
+def read_from(store: ReportReader) -> Callable[[ReportLocation], bytes]:
+    def read(source: ReportLocation) -> bytes:
         return store.read(source.location)
 
     return read
@@ -233,8 +195,8 @@ def read_from(store: RunStore) -> Callable[[ReportSource], bytes]:
 
 
 def evaluate_all(
-    sources: Iterable[ReportSource],
-    read: Callable[[ReportSource], bytes],
+    sources: Iterable[ReportLocation],
+    read: Callable[[ReportLocation], bytes],
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     workers: int = 1,
@@ -243,7 +205,7 @@ def evaluate_all(
     as many more read ahead); a report that cannot be read or is not a
     credential report comes back with its problem, and the others go on."""
 
-    def one(source: ReportSource) -> Evaluated:
+    def one(source: ReportLocation) -> Evaluated:
         try:
             content = read(source)
         except (OSError, CollectionError) as exc:

@@ -1,8 +1,18 @@
 """Starting a run (the producer's logic): choose the accounts, write the
-manifest, enqueue one message per account."""
+manifest, enqueue one message per account.
+
+Only the schedule rule's own events start a scheduled run (source
+``aws.events``, the rule's ARN in ``resources``, a ``time`` no older than the
+event may live and not in the future): the run id comes from that time, so a
+forged event could otherwise plant a run that passes for the latest. The
+manifest is created with ``If-None-Match`` and changed only with ``If-Match``
+(credreports.ledger.update_manifest): two producers never overwrite each
+other's run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,10 +20,18 @@ from typing import Any
 from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
-from credreports.errors import OrganizationListingError
+from credreports.errors import ConcurrentUpdateError, OrganizationListingError
+from credreports.ledger import read_manifest, update_manifest
 from credreports.logic.checks import CheckSender
 from credreports.models.codes import Trigger
-from credreports.models.ids import invalid_account_ids, run_id_for, run_started, utc_now
+from credreports.models.echo import echo, echo_all
+from credreports.models.ids import (
+    RUN_ID_FUTURE_TOLERANCE,
+    invalid_account_ids,
+    run_id_for,
+    run_started,
+    utc_now,
+)
 from credreports.models.manifest import (
     AccountDetail,
     ManifestStatus,
@@ -26,6 +44,13 @@ from credreports.models.run_check import CheckOrigin
 from credreports.observability import MetricUnit, logger, metrics
 from credreports.ports import AccountSource, MessageSender
 from credreports.settings import ProducerSettings
+
+# How late a scheduled event may arrive: EventBridge retries it for up to
+# an hour (the schedule's RetryPolicy), then Lambda keeps an asynchronous
+# invocation for up to an hour (EventInvokeConfig). Older is a replay.
+SCHEDULED_EVENT_MAX_AGE = timedelta(seconds=3600 + 3600)
+# A manual run whose second is taken tries the following ones, this many.
+FREE_RUN_ID_ATTEMPTS = 60
 
 
 class ProducerEventError(ValueError):
@@ -69,31 +94,21 @@ class RunStarted:
         }
 
 
-def parse_event(event: Any, now: datetime) -> RunRequest:
-    """Read a producer event: EventBridge's scheduled event (the run id comes
-    from its ``time``, so a retried invocation reuses it), an empty event (a
-    full run now), or ``{"account_ids": [...]}`` (a manual run of those)."""
+def parse_event(event: Any, now: datetime, schedule_rule_arn: str = "") -> RunRequest:
+    """Read a producer event: the schedule rule's scheduled event (the run id
+    comes from its ``time``, so a retried invocation reuses it), an empty
+    event (a full run now), or ``{"account_ids": [...]}`` (a manual run of
+    those). ProducerEventError says why any other event starts no run."""
     if event is None or event == {}:
         return RunRequest(run_id=run_id_for(now), trigger=Trigger.MANUAL)
     if not isinstance(event, dict):
         raise ProducerEventError(f"event must be a JSON object, got {type(event).__name__}")
     if "detail-type" in event:
-        if event.get("detail-type") != "Scheduled Event":
-            raise ProducerEventError(
-                f"unsupported EventBridge event {event.get('detail-type')!r}; "
-                "expected 'Scheduled Event'"
-            )
-        try:
-            scheduled = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
-        except (KeyError, ValueError):
-            raise ProducerEventError(
-                f"scheduled event has no valid 'time': {event.get('time')!r}"
-            ) from None
-        return RunRequest(run_id=run_id_for(scheduled), trigger=Trigger.SCHEDULE)
-    unknown = sorted(set(event) - {"account_ids"})
+        return _scheduled(event, now, schedule_rule_arn)
+    unknown = sorted(str(key) for key in set(event) - {"account_ids"})
     if unknown:
         raise ProducerEventError(
-            f"unknown event fields {', '.join(unknown)}; expected a scheduled event, "
+            f"unknown event fields {echo_all(unknown)}; expected a scheduled event, "
             'an empty event or {"account_ids": [...]}'
         )
     ids = event["account_ids"]
@@ -101,13 +116,47 @@ def parse_event(event: Any, now: datetime) -> RunRequest:
         raise ProducerEventError("account_ids must be a non-empty list of 12-digit account ids")
     bad = invalid_account_ids(ids)
     if bad:
-        raise ProducerEventError(
-            f"malformed account ids (expected 12 digits): {', '.join(repr(item) for item in bad)}"
-        )
+        raise ProducerEventError(f"malformed account ids (expected 12 digits): {echo_all(bad)}")
     # dict.fromkeys: drop repeats, keep the operator's order.
     return RunRequest(
         run_id=run_id_for(now), trigger=Trigger.MANUAL, account_ids=tuple(dict.fromkeys(ids))
     )
+
+
+def _scheduled(event: dict[str, Any], now: datetime, schedule_rule_arn: str) -> RunRequest:
+    """The run of a scheduled event, if the schedule rule sent it just now."""
+    refused = "scheduled event refused, no run started: "
+    if event.get("detail-type") != "Scheduled Event":
+        raise ProducerEventError(
+            f"unsupported EventBridge event {echo(event.get('detail-type'))}; "
+            "expected 'Scheduled Event'"
+        )
+    if event.get("source") != "aws.events":
+        raise ProducerEventError(f"{refused}source {echo(event.get('source'))} is not aws.events")
+    if not schedule_rule_arn:
+        raise ProducerEventError(f"{refused}SCHEDULE_RULE_ARN is not set")
+    resources = event.get("resources")
+    if not isinstance(resources, list) or schedule_rule_arn not in resources:
+        raise ProducerEventError(
+            f"{refused}resources {echo(resources)} do not name the schedule rule "
+            f"{schedule_rule_arn}"
+        )
+    try:
+        scheduled = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+        if scheduled.tzinfo is None:
+            raise ValueError
+    except (KeyError, ValueError):
+        raise ProducerEventError(
+            f"scheduled event has no valid 'time': {echo(event.get('time'))}"
+        ) from None
+    if scheduled > now + RUN_ID_FUTURE_TOLERANCE:
+        raise ProducerEventError(f"{refused}its time {event['time']} is in the future")
+    if scheduled < now - SCHEDULED_EVENT_MAX_AGE:
+        raise ProducerEventError(
+            f"{refused}its time {event['time']} is more than "
+            f"{int(SCHEDULED_EVENT_MAX_AGE.total_seconds() // 3600)} hours old"
+        )
+    return RunRequest(run_id=run_id_for(scheduled), trigger=Trigger.SCHEDULE)
 
 
 def select_accounts(settings: ProducerSettings, organization: AccountSource) -> Selection:
@@ -136,21 +185,6 @@ def select_accounts(settings: ProducerSettings, organization: AccountSource) -> 
     )
 
 
-def _unique_run(request: RunRequest, store: ReportStore) -> RunRequest:
-    """Two manual runs started within one second would share a run id and each
-    other's keys: move the later one to the next free second. A scheduled run
-    keeps its id, so a retried invocation of the same event is the same run."""
-    if request.trigger is Trigger.SCHEDULE:
-        return request
-    started = run_started(request.run_id)
-    run_id = request.run_id
-    offset = 0
-    while store.exists(layout.manifest_key(store.prefix, run_id)):
-        offset += 1
-        run_id = run_id_for(started + timedelta(seconds=offset))
-    return replace(request, run_id=run_id)
-
-
 def _selection_settings(settings: ProducerSettings) -> SelectionSettings:
     return SelectionSettings(
         include_ou_ids=settings.include_ou_ids,
@@ -175,68 +209,131 @@ def start_run(
     the run's check is still sent, so the run ends announced (incomplete)."""
     if request.account_ids is not None:
         return start_listed_run(request, queue, store, checks)
-    request = _unique_run(request, store)
+    if request.trigger is Trigger.SCHEDULE:
+        resumed = _resume(request, queue, store, checks)
+        if resumed is not None:
+            return resumed
     try:
         selection = select_accounts(settings, organization)
     except OrganizationListingError as exc:
-        failed = RunManifest(
-            run_id=request.run_id,
-            trigger=request.trigger,
-            created_at=utc_now(),
-            status=ManifestStatus.LISTING_FAILED,
-            selection=_selection_settings(settings),
-            error=str(exc),
-        )
-        store.put_json(layout.manifest_key(store.prefix, request.run_id), failed.to_document())
-        checks.send(request.run_id, CheckOrigin.RUN, utc_now())
-        logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
+        error = str(exc)
+
+        def failed(run_id: str) -> RunManifest:
+            return _new_manifest(
+                request,
+                run_id,
+                ManifestStatus.LISTING_FAILED,
+                _selection_settings(settings),
+                error=error,
+            )
+
+        written, _ = _create_manifest(request, store, failed)
+        checks.send(written.run_id, CheckOrigin.RUN, utc_now())
+        logger.error("listing failed; nothing enqueued", run_id=written.run_id, error=error)
         raise
     return _enqueue(request, selection, _selection_settings(settings), queue, store, checks)
 
 
-def start_listed_run(
-    request: RunRequest, queue: MessageSender, store: ReportStore, checks: CheckSender
-) -> RunStarted:
-    """A run of the accounts named in ``request`` (a manual run, or
-    ``credreports enqueue`` without ``--run``): the organization is not read."""
-    accounts = request.account_ids
-    if accounts is None:
-        raise ProducerEventError("a listed run needs its account ids")
-    request = _unique_run(request, store)
-    selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
-    return _enqueue(request, selection, SelectionSettings(), queue, store, checks)
-
-
-def _enqueue(
+def _new_manifest(
     request: RunRequest,
-    selection: Selection,
-    selection_settings: SelectionSettings,
-    queue: MessageSender,
-    store: ReportStore,
-    checks: CheckSender,
-) -> RunStarted:
-    """Write the run manifest, send the run's delayed check, then one message
-    per account.
-
-    The manifest is written first so that ``status`` can always compare what
-    was meant to be collected with what was; the check before the messages, so
-    that a run the producer could not finish enqueuing still ends announced."""
-    manifest = RunManifest(
-        run_id=request.run_id,
+    run_id: str,
+    status: ManifestStatus,
+    selection: SelectionSettings,
+    **fields: Any,
+) -> RunManifest:
+    """A manifest of ``request``'s run under ``run_id``, created now."""
+    return RunManifest(
+        run_id=run_id,
         trigger=request.trigger,
         created_at=utc_now(),
-        status=ManifestStatus.ENQUEUED,
-        selection=selection_settings,
-        accounts=tuple(selection.accounts),
-        skipped=tuple(
-            SkippedAccount(account_id=account_id, state=state)
-            for account_id, state in selection.skipped.items()
-        ),
-        excluded=tuple(selection.excluded),
-        details=tuple(selection.details[a] for a in selection.accounts if a in selection.details),
+        status=status,
+        selection=selection,
+        **fields,
     )
-    store.put_json(layout.manifest_key(store.prefix, request.run_id), manifest.to_document())
-    checks.send(request.run_id, CheckOrigin.RUN, utc_now())
+
+
+def _create_manifest(
+    request: RunRequest, store: ReportStore, manifest: Callable[[str], RunManifest]
+) -> tuple[RunManifest, str]:
+    """Create the run's manifest with If-None-Match; returns the manifest as
+    written (its run id may have moved on) and its ETag.
+
+    A manual run whose second is taken moves to the next free second. A
+    scheduled run keeps its id (a retried invocation is the same run): it
+    may replace only a manifest that says the listing failed, read with its
+    ETag and replaced with If-Match; any other manifest is a concurrent
+    invocation's, and ConcurrentUpdateError says so."""
+    started = run_started(request.run_id)
+    attempts = 1 if request.trigger is Trigger.SCHEDULE else FREE_RUN_ID_ATTEMPTS
+    for offset in range(attempts):
+        run_id = run_id_for(started + timedelta(seconds=offset))
+        key = layout.manifest_key(store.prefix, run_id)
+        written = manifest(run_id)
+        try:
+            return written, store.create_json(key, written.to_document())
+        except ConcurrentUpdateError:
+            if request.trigger is not Trigger.SCHEDULE:
+                continue
+        existing = store.get_versioned_json(key)
+        if existing is not None and existing.document.get("status") == "LISTING_FAILED":
+            return written, store.replace_json(key, written.to_document(), existing.etag)
+        raise ConcurrentUpdateError(f"run {run_id} is being started by another invocation")
+    raise ConcurrentUpdateError(
+        f"no free run id in the {attempts} seconds from {request.run_id}: try again"
+    )
+
+
+def _resume(
+    request: RunRequest, queue: MessageSender, store: ReportStore, checks: CheckSender
+) -> RunStarted | None:
+    """A scheduled event delivered again (EventBridge delivers at least once,
+    Lambda retries a failed invocation): the run its manifest describes is
+    finished (ENQUEUED: nothing to do) or sent again (ENQUEUING: an invocation
+    died while sending; a message sent twice only finds its report stored).
+    None when there is no run yet, or only a failed listing to retry."""
+    # Listed first: reading a key that does not exist needs ListBucket on the
+    # whole bucket to answer 404 rather than 403; listing needs it on runs/ only.
+    if not store.exists(layout.manifest_key(store.prefix, request.run_id)):
+        return None
+    manifest = read_manifest(store, request.run_id)
+    if manifest is None or manifest.status is ManifestStatus.LISTING_FAILED:
+        return None
+    sent: tuple[str, ...] = ()
+    if manifest.status is ManifestStatus.ENQUEUING:
+        sent = manifest.accounts
+        # The invocation that died may have died before the run's check too.
+        checks.send(request.run_id, CheckOrigin.RUN, utc_now())
+        _send(request, sent, queue)
+        _mark_enqueued(store, manifest)
+    logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
+    return RunStarted(
+        run_id=request.run_id,
+        trigger=request.trigger.value,
+        enqueued=len(sent),
+        skipped_by_state=manifest.skipped_by_state(),
+        excluded=len(manifest.excluded),
+    )
+
+
+def _mark_enqueued(store: ReportStore, manifest: RunManifest, etag: str = "") -> None:
+    """ENQUEUED, with If-Match on the ETag the producer wrote (no read);
+    if the manifest changed since (``enqueue --run`` added accounts), read it
+    again and change only the status."""
+
+    def enqueued(current: RunManifest) -> RunManifest:
+        return current.model_copy(update={"status": ManifestStatus.ENQUEUED})
+
+    if etag:
+        key = layout.manifest_key(store.prefix, manifest.run_id)
+        try:
+            store.replace_json(key, enqueued(manifest).to_document(), etag)
+            return
+        except ConcurrentUpdateError:
+            pass
+    update_manifest(store, manifest.run_id, enqueued)
+
+
+def _send(request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender) -> None:
     enqueued_at = utc_now()
     queue.send_all(
         [
@@ -250,9 +347,60 @@ def _enqueue(
                     enqueued_at=enqueued_at,
                 ).to_body(),
             )
-            for account_id in selection.accounts
+            for account_id in accounts
         ]
     )
+
+
+def start_listed_run(
+    request: RunRequest, queue: MessageSender, store: ReportStore, checks: CheckSender
+) -> RunStarted:
+    """A run of the accounts named in ``request`` (a manual run, or
+    ``credreports enqueue`` without ``--run``): the organization is not read."""
+    accounts = request.account_ids
+    if accounts is None:
+        raise ProducerEventError("a listed run needs its account ids")
+    selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
+    return _enqueue(request, selection, SelectionSettings(), queue, store, checks)
+
+
+def _enqueue(
+    request: RunRequest,
+    selection: Selection,
+    selection_settings: SelectionSettings,
+    queue: MessageSender,
+    store: ReportStore,
+    checks: CheckSender,
+) -> RunStarted:
+    """Create the run manifest (ENQUEUING), send the run's delayed check and
+    one message per account, then mark the manifest ENQUEUED.
+
+    The manifest is written first so that ``status`` can always compare what
+    was meant to be collected with what was; the check before the messages, so
+    that a run the producer could not finish enqueuing still ends announced."""
+
+    def manifest_for(run_id: str) -> RunManifest:
+        return _new_manifest(
+            request,
+            run_id,
+            ManifestStatus.ENQUEUING,
+            selection_settings,
+            accounts=tuple(selection.accounts),
+            skipped=tuple(
+                SkippedAccount(account_id=account_id, state=state)
+                for account_id, state in selection.skipped.items()
+            ),
+            excluded=tuple(selection.excluded),
+            details=tuple(
+                selection.details[a] for a in selection.accounts if a in selection.details
+            ),
+        )
+
+    manifest, etag = _create_manifest(request, store, manifest_for)
+    request = replace(request, run_id=manifest.run_id)
+    checks.send(request.run_id, CheckOrigin.RUN, utc_now())
+    _send(request, selection.accounts, queue)
+    _mark_enqueued(store, manifest, etag)
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,

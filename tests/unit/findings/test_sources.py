@@ -8,8 +8,7 @@ from typing import Any
 
 from credreports.errors import StorageDenied
 from credreports.findings.sources import (
-    ReportSource,
-    account_names,
+    ReportLocation,
     evaluate_all,
     newest_generated_time,
     run_reports,
@@ -89,8 +88,8 @@ def test_evaluate_all_keeps_order_and_names_what_it_could_not_read() -> None:
     store = FakeStore()
     keys = [store.add(f"{i:012d}", T0, T0) for i in range(50)]
     denied = "reports/date=2026-11-23/run=20261123T020000Z/account=denied/credential-report.csv"
-    sources = [ReportSource(key, key.split("account=")[1][:12]) for key in keys]
-    sources.insert(7, ReportSource(denied, None))
+    sources = [ReportLocation(key, key.split("account=")[1][:12]) for key in keys]
+    sources.insert(7, ReportLocation(denied, None))
 
     # When they are evaluated 8 at a time
     evaluated = list(evaluate_all(sources, lambda s: store.read(s.location), AS_OF, workers=8))
@@ -100,15 +99,3 @@ def test_evaluate_all_keeps_order_and_names_what_it_could_not_read() -> None:
     assert evaluated[7].problem is not None and "AccessDenied" in evaluated[7].problem
     assert all(e.findings for i, e in enumerate(evaluated) if i != 7)
     assert evaluated[8].findings[0].account_id == "000000000007"
-
-
-def test_account_names_are_read_from_whatever_shape_the_manifest_has() -> None:
-    assert account_names({"accounts": ["111122223333"]}) == {}
-    assert account_names(None) == {}
-    assert account_names(
-        {
-            "account_names": {"111122223333": "prod"},
-            "accounts_info": [{"account_id": "444455556666", "name": "dev"}, "junk"],
-            "accounts": [{"id": "777788889999", "Name": "sandbox"}],
-        }
-    ) == {"111122223333": "prod", "444455556666": "dev", "777788889999": "sandbox"}

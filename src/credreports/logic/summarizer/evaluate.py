@@ -24,7 +24,7 @@ from credreports.adapters.storage import ReportStore
 from credreports.findings.catalogue import CHECKS, Severity, Thresholds
 from credreports.findings.engine import Finding
 from credreports.findings.formats import write_ocsf
-from credreports.findings.sources import READERS, ReportSource, evaluate_all, read_from
+from credreports.findings.sources import READERS, ReportLocation, evaluate_all, read_from
 from credreports.logic.summarizer.compare import Comparison, PreviousFindings
 from credreports.models.summary import (
     LISTED_PER_CHECK,
@@ -128,7 +128,7 @@ def evaluate_run(
     packed = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
     text = io.TextIOWrapper(packed, encoding="utf-8")
     try:
-        sources = [ReportSource(reports[a], a) for a in sorted(reports)]
+        sources = [ReportLocation(reports[a], a) for a in sorted(reports)]
         for evaluated in evaluate_all(sources, read_from(store), as_of, thresholds, workers):
             account_id = evaluated.source.account_id or ""
             if evaluated.problem is not None:
