@@ -48,6 +48,10 @@ class LedgerError(RuntimeError):
     """The run cannot be read (no such run, or an unreadable object)."""
 
 
+class RunNotFoundError(LedgerError):
+    """The run left nothing: no manifest, no report, no failure record."""
+
+
 @dataclass(frozen=True)
 class StoredFailure:
     key: str
@@ -254,7 +258,7 @@ def read_ledger(store: ReportStore, run_id: str) -> RunLedger:
     manifest = read_manifest(store, run_id)
     report_keys, failure_keys = outcome_keys(store, run_id)
     if manifest is None and not report_keys and not failure_keys:
-        raise LedgerError(f"run {run_id} has no manifest, reports or failure records")
+        raise RunNotFoundError(f"run {run_id} has no manifest, reports or failure records")
     failures = {
         account_id: StoredFailure(key=key, record=read_failure(store, key))
         for account_id, key in failure_keys.items()

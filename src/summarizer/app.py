@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies
+from credreports.ledger import RunNotFoundError
 from credreports.logic.summarizer.check import Handled
 from credreports.models.ids import utc_now
 from credreports.models.messages import InvalidMessageError
@@ -28,7 +29,12 @@ def record_handler(record: SQSRecord) -> Handled | None:
         logger.error("run check rejected", message_id=record.message_id, problem=str(exc))
         return None
     with record_keys(run_id=check.run_id):
-        return dependencies.summarizer().handle(check, record.message_id, now=utc_now())
+        try:
+            return dependencies.summarizer().handle(check, record.message_id, now=utc_now())
+        except RunNotFoundError as exc:
+            # No manifest, report or failure record: no such run to end.
+            logger.error("run check for a run that left nothing; dropped", problem=str(exc))
+            return None
 
 
 @logger.inject_lambda_context

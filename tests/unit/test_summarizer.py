@@ -284,3 +284,24 @@ def test_a_run_check_is_strict_and_names_what_is_wrong() -> None:
         )
     with pytest.raises(InvalidMessageError, match="unknown message version"):
         parse_run_check(json.dumps({"v": 2}))
+
+
+def test_a_summary_that_changed_while_written_is_looked_at_again_not_overwritten() -> None:
+    bucket, sns, events = MemoryBucket(), Recorder(), Recorder()
+    store_run(bucket, {A: []})
+    # Another outcome's summary lands between our read and our write
+    real_replace = bucket.replace_json
+    bucket.put_json(layout.summary_key("", RUN_ID), {"someone": "else"})
+
+    def racing(key: str, document: Any, etag: str) -> str:
+        bucket.put_json(key, {"someone": "newer"})
+        return real_replace(key, document, etag)
+
+    bucket.replace_json = racing  # type: ignore[method-assign]
+    worker = summarizer(bucket, sns, events)
+
+    assert worker.handle(check(), "m1", STARTED) is Handled.BUSY
+
+    assert bucket.get_json(layout.summary_key("", RUN_ID)) == {"someone": "newer"}
+    assert not sns.sent and not events.sent
+    assert isinstance(worker.checks, MemoryQueue) and len(worker.checks.sent) == 1

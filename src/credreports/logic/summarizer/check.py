@@ -28,6 +28,7 @@ from typing import IO
 from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
+from credreports.errors import ConcurrentUpdateError
 from credreports.findings.catalogue import Thresholds
 from credreports.findings.sources import newest_generated_time, run_reports
 from credreports.ledger import RunLedger, read_ledger
@@ -119,7 +120,14 @@ class Summarizer:
             self._check_again(check, self.config.check_seconds)
             logger.info("outcome being announced by another check", run_id=check.run_id)
             return Handled.BUSY
-        summary = self._summary(ledger, settlement, now)
+        try:
+            summary = self._summary(ledger, settlement, now)
+        except ConcurrentUpdateError:
+            # Another writer changed the run's documents meanwhile (a newer
+            # outcome): look again later, at the ledger as it is then.
+            self._check_again(check, self.config.check_seconds)
+            logger.warning("summary changed while written; checking again", run_id=check.run_id)
+            return Handled.BUSY
         self._announce(summary, claim)
         return Handled.ANNOUNCED
 
