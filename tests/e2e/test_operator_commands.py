@@ -81,7 +81,9 @@ def test_failures_are_listed_by_reason_and_replay_turns_them_into_reports(
 
     # Then it is complete, and the failed accounts are listed by reason, named
     assert finished.code == 0, finished.out
-    names = {a.id: a.name for a in deployed.organization.accounts.values()}
+    manifest = read_run(deployed.resources.bucket, run_id).manifest
+    assert manifest is not None
+    names = manifest.names()
     listed = " ".join(f"{a} ({names[a]})" for a in sorted(denied))
     assert f"ROLE_ASSUME_DENIED  2: {listed}" in finished.out
     assert f"REPORT_NOT_READY    1: {stuck} ({names[stuck]})" in finished.out

@@ -17,10 +17,10 @@ emulator's CloudFormation, with these local adjustments:
   StringEquals, so the TLS-only deny and the deny of reads to all but the
   listed readers would deny every request. They stay in template.yaml, and
   tests/infra checks them there;
-- the schedule rule (and its permission to invoke the producer) is left out:
-  moto sends every event put on the default bus to every rule without an
-  event pattern, a schedule rule included, and fails on its Lambda target;
-  the local loop starts runs by invoking the producer itself;
+- the schedule rule is created without its target: moto sends every event
+  put on the default bus to every rule without an event pattern, a schedule
+  rule included, and fails on its Lambda target (the summarizer's events
+  would fail); the local loop starts runs by invoking the producer itself;
 - the functions' code is a zip of the Python sources, uploaded to a bucket of
   the emulator; nothing runs it there, since handlers are called in-process.
 
@@ -144,20 +144,6 @@ def transform(template_path: Path, code_uri: str, parameters: Mapping[str, str])
 def _adjust_for_emulator(template: dict[str, Any]) -> dict[str, Any]:
     adjusted = copy.deepcopy(template)
     resources: dict[str, Any] = adjusted["Resources"]
-    schedules = {
-        logical_id
-        for logical_id, resource in resources.items()
-        if resource.get("Type") == "AWS::Events::Rule"
-        and "ScheduleExpression" in resource.get("Properties", {})
-    }
-    for logical_id, resource in list(resources.items()):
-        source = resource.get("Properties", {}).get("SourceArn", {})
-        if logical_id in schedules or (
-            resource.get("Type") == "AWS::Lambda::Permission"
-            and isinstance(source, dict)
-            and source.get("Fn::GetAtt", [None])[0] in schedules
-        ):
-            del resources[logical_id]
     for logical_id, resource in list(resources.items()):
         kind = resource.get("Type")
         properties = resource.get("Properties", {})
@@ -169,6 +155,8 @@ def _adjust_for_emulator(template: dict[str, Any]) -> dict[str, Any]:
             properties.pop("Tags", None)
         elif kind == "AWS::Lambda::EventSourceMapping":
             properties["Enabled"] = False
+        elif kind == "AWS::Events::Rule" and "ScheduleExpression" in properties:
+            properties.pop("Targets", None)
     return adjusted
 
 
