@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from tests.support import emulator_shortcuts
 from tests.support.faults import iam_builds_reports
 
 from bench import fixtures
@@ -87,7 +88,7 @@ def happy_path(
     latency of each account (first Generate to report stored) is measured."""
     fresh(emulator)
     ids = sorted(seed_organization(accounts - 1, ous={}, direct=True).ids())  # + management
-    fixtures.aws_like_account_listing()
+    emulator_shortcuts.aws_like_account_listing()
     stack = resources.create("bench", visibility_timeout=30, max_receive_count=3)
     delay = Latency(latency) if latency else None
     stored_at: dict[str, float] = {}
@@ -299,13 +300,13 @@ def producer_10000(emulator: Emulator, counter: RequestCounter, accounts: int) -
     seeding = time.perf_counter()
     seed_organization(accounts - 1, ous={}, users=no_users, direct=True)
     seeded_seconds = time.perf_counter() - seeding
-    fixtures.aws_like_account_listing()
+    emulator_shortcuts.aws_like_account_listing()
     stack = resources.create("bench")
     os.environ.update(stack.environment())
     dependencies.reset()
     lambda_handler = checkout.lambda_handler("producer.app.lambda_handler")
 
-    emptier = fixtures.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
+    emptier = emulator_shortcuts.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
     mark = counter.snapshot()
     started = time.perf_counter()
     try:

@@ -86,6 +86,7 @@ class RunLedger:
                 "trigger": manifest.trigger.value,
                 "created_at": format_timestamp(manifest.created_at),
                 "error": manifest.error,
+                "unsent": list(manifest.unsent),
                 "skipped_by_state": manifest.skipped_by_state(),
                 "skipped": manifest.skipped_states(),
                 "excluded": list(manifest.excluded),
@@ -96,6 +97,7 @@ class RunLedger:
                 "failures": len(self.failures),
                 "outstanding": len(self.outstanding),
                 "replaying": len(self.replaying),
+                "unsent": len(manifest.unsent) if manifest else 0,
                 "failures_by_reason": {
                     reason: len(accounts) for reason, accounts in self.failures_by_reason().items()
                 },

@@ -19,6 +19,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     wiring = dependencies.producer()
     request = parse_event(event, now=utc_now())
     summary = start_run(
-        request, wiring.settings, dependencies.organization(), wiring.queue, wiring.store
+        request,
+        wiring.settings,
+        dependencies.organization(time_left=context.get_remaining_time_in_millis() / 1000),
+        wiring.queue,
+        wiring.store,
     )
     return summary.as_dict()

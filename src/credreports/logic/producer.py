@@ -11,7 +11,7 @@ from credreports import layout
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
-from credreports.errors import OrganizationListingError
+from credreports.errors import DeliveryError, OrganizationListingError
 from credreports.models.codes import Trigger
 from credreports.models.ids import invalid_account_ids, run_id_for, run_started, utc_now
 from credreports.models.manifest import (
@@ -54,15 +54,20 @@ class RunStarted:
     enqueued: int
     skipped_by_state: dict[str, int] = field(default_factory=dict)
     excluded: int = 0
+    # A retried invocation found the run ENQUEUED by an earlier one: nothing sent.
+    already_enqueued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "run_id": self.run_id,
             "trigger": self.trigger,
             "enqueued": self.enqueued,
             "skipped_by_state": self.skipped_by_state,
             "excluded": self.excluded,
         }
+        if self.already_enqueued:
+            answer["already_enqueued"] = True
+        return answer
 
 
 def parse_event(event: Any, now: datetime) -> RunRequest:
@@ -160,14 +165,36 @@ def start_run(
     """Start the run the producer was asked for: the accounts of the event, or
     the organization's selected accounts.
 
-    If the organization cannot be listed completely, nothing is enqueued and
-    the manifest says so (a partial list must never pass for a complete run)."""
+    A scheduled event is delivered again when an invocation fails, so a run
+    may find that an earlier invocation got part of the way (its progress
+    markers, layout.progress_key): an ENQUEUED run is left as it is; a run
+    that began sending is listed and sent again in full (a duplicate message
+    writes the same report key once); a run that never sent anything starts
+    over. If the organization cannot be listed completely, nothing is sent,
+    and the manifest says LISTING_FAILED only when nothing was ever sent for
+    the run: a partial list never passes for a complete run, and a run that
+    was enqueued never reads as one that was not."""
     if request.account_ids is not None:
         return start_listed_run(request, queue, store)
     request = _unique_run(request, store)
+    progress = _progress(store, request.run_id)
+    if ManifestStatus.ENQUEUED in progress:
+        logger.info("run already enqueued by an earlier invocation; nothing sent again")
+        return RunStarted(
+            run_id=request.run_id, trigger=request.trigger.value, enqueued=0, already_enqueued=True
+        )
     try:
         selection = select_accounts(settings, organization)
     except OrganizationListingError as exc:
+        if ManifestStatus.ENQUEUING in progress:
+            # An earlier invocation sent messages of this run: its manifest
+            # (ENQUEUING, with the accounts) stays; Lambda's retry lists again.
+            logger.error(
+                "listing failed; the run's manifest keeps what an earlier invocation enqueued",
+                run_id=request.run_id,
+                error=str(exc),
+            )
+            raise
         failed = RunManifest(
             run_id=request.run_id,
             trigger=request.trigger,
@@ -176,10 +203,37 @@ def start_run(
             selection=_selection_settings(settings),
             error=str(exc),
         )
-        store.put_json(layout.manifest_key(store.prefix, request.run_id), failed.to_document())
+        _write_manifest(store, failed)
         logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
         raise
+    if ManifestStatus.ENQUEUING in progress:
+        logger.warning(
+            "an earlier invocation did not finish sending this run; sending it again in full",
+            run_id=request.run_id,
+        )
     return _enqueue(request, selection, _selection_settings(settings), queue, store)
+
+
+def _progress(store: ReportStore, run_id: str) -> set[ManifestStatus]:
+    """The statuses the run's producer reached, from its markers (listed, not read)."""
+    found = set()
+    for key in store.keys(layout.progress_prefix(store.prefix, run_id)):
+        name = key.rpartition("/")[2]
+        if name in ManifestStatus.__members__:
+            found.add(ManifestStatus(name))
+    return found
+
+
+def _write_manifest(store: ReportStore, manifest: RunManifest, etag: str | None = None) -> str:
+    """Write ``manifest``: created if there is none, else replaced only if it
+    is still the object with ``etag`` (by default, the one listed now).
+    Returns the new ETag; ConcurrentUpdateError if another writer got there
+    in between (Lambda's retry of the producer then starts from what is there)."""
+    key = layout.manifest_key(store.prefix, manifest.run_id)
+    current = etag if etag is not None else store.etag(key)
+    if current is None:
+        return store.create_json(key, manifest.to_document())
+    return store.replace_json(key, manifest.to_document(), current)
 
 
 def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted:
@@ -200,15 +254,18 @@ def _enqueue(
     queue: MessageSender,
     store: ReportStore,
 ) -> RunStarted:
-    """Write the run manifest, then send one message per account.
+    """Write the run manifest as ENQUEUING, send one message per account,
+    then mark it ENQUEUED.
 
     The manifest is written first so that ``status`` can always compare what
-    was meant to be collected with what was."""
+    was meant to be collected with what was. If some messages cannot be sent,
+    the manifest stays ENQUEUING and names them (``unsent``), and
+    DeliveryError is raised so that Lambda invokes the producer again."""
     manifest = RunManifest(
         run_id=request.run_id,
         trigger=request.trigger,
         created_at=utc_now(),
-        status=ManifestStatus.ENQUEUED,
+        status=ManifestStatus.ENQUEUING,
         selection=selection_settings,
         accounts=tuple(selection.accounts),
         skipped=tuple(
@@ -217,9 +274,10 @@ def _enqueue(
         ),
         excluded=tuple(selection.excluded),
     )
-    store.put_json(layout.manifest_key(store.prefix, request.run_id), manifest.to_document())
+    etag = _write_manifest(store, manifest)
+    store.mark(layout.progress_key(store.prefix, request.run_id, ManifestStatus.ENQUEUING))
     enqueued_at = utc_now()
-    queue.send_all(
+    failed = queue.deliver(
         [
             Outgoing(
                 key=account_id,
@@ -234,6 +292,18 @@ def _enqueue(
             for account_id in selection.accounts
         ]
     )
+    if failed:
+        names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
+        problem = f"could not send {len(failed)} of {len(selection.accounts)} accounts: {names}"
+        unsent = manifest.model_copy(
+            update={"unsent": tuple(message.key for message, _ in failed), "error": problem}
+        )
+        _write_manifest(store, unsent, etag)
+        metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
+        logger.error("run partly enqueued", run_id=request.run_id, unsent=len(failed))
+        raise DeliveryError(f"{problem} (queue {queue.url})")
+    _write_manifest(store, manifest.model_copy(update={"status": ManifestStatus.ENQUEUED}), etag)
+    store.mark(layout.progress_key(store.prefix, request.run_id, ManifestStatus.ENQUEUED))
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,
