@@ -94,6 +94,7 @@ def _failure_recorder(settings: DlqHandlerSettings) -> FailureRecorder:
     return FailureRecorder(
         store=ReportStore(settings.report_bucket, settings.report_prefix),
         notifier=Notifier(settings.notification_topic_arn),
+        interval_seconds=settings.digest_interval_seconds,
     )
 
 

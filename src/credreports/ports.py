@@ -47,3 +47,11 @@ class MessageSender(Protocol):
 
     def deliver(self, messages: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
         """Send what can be sent; return the rest with why."""
+
+
+class Publisher(Protocol):
+    """Where digests go (adapters.notifications.Notifier)."""
+
+    def publish(
+        self, subject: str, message: str, attributes: dict[str, list[str] | str]
+    ) -> str: ...

@@ -95,6 +95,11 @@ class DlqHandlerSettings(_Settings):
         alias="NOTIFICATION_TOPIC_ARN",
         pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
     )
+    # At most one digest per run in this many seconds; must stay below the
+    # dead-letter queue's visibility timeout (a held reminder returns after it).
+    digest_interval_seconds: int = Field(
+        default=300, alias="DIGEST_INTERVAL_SECONDS", ge=1, le=3600
+    )
 
 
 S = TypeVar("S", bound=_Settings)
