@@ -110,17 +110,22 @@ def random_account_ids(count: int, rng: random.Random) -> list[str]:
     return [f"{rng.randrange(10**11, 10**12):012d}" for _ in range(count)]
 
 
+def work_body(account_id: str, run_id: str) -> str:
+    """A first-attempt work message, as the producer sends it."""
+    return WorkMessage(
+        account_id=account_id,
+        run_id=run_id,
+        attempt=0,
+        trigger=Trigger.SCHEDULE,
+        enqueued_at=datetime.now(UTC),
+    ).to_body()
+
+
 def worker_event(account_ids: list[str], run_id: str, queue_arn: str) -> dict[str, Any]:
     """The SQS event Lambda would deliver for first-attempt messages."""
     messages = []
     for account_id in account_ids:
-        body = WorkMessage(
-            account_id=account_id,
-            run_id=run_id,
-            attempt=0,
-            trigger=Trigger.SCHEDULE,
-            enqueued_at=datetime.now(UTC),
-        ).to_body()
+        body = work_body(account_id, run_id)
         messages.append(
             {
                 "MessageId": str(uuid.uuid4()),

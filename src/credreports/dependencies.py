@@ -95,6 +95,7 @@ def _failure_recorder(settings: DlqHandlerSettings) -> FailureRecorder:
         store=ReportStore(settings.report_bucket, settings.report_prefix),
         notifier=Notifier(settings.notification_topic_arn),
         interval_seconds=settings.digest_interval_seconds,
+        dead_letters=Queue(settings.dead_letter_queue_url),
     )
 
 

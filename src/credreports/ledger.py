@@ -97,7 +97,6 @@ class RunLedger:
                 "failures": len(self.failures),
                 "outstanding": len(self.outstanding),
                 "replaying": len(self.replaying),
-                "unsent": len(manifest.unsent) if manifest else 0,
                 "failures_by_reason": {
                     reason: len(accounts) for reason, accounts in self.failures_by_reason().items()
                 },

@@ -55,3 +55,10 @@ class Publisher(Protocol):
     def publish(
         self, subject: str, message: str, attributes: dict[str, list[str] | str]
     ) -> str: ...
+
+
+class MessageHolder(Protocol):
+    """The queue a received message came from (adapters.queue.Queue)."""
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver the message again ``seconds`` from now, not before."""

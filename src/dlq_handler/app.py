@@ -22,6 +22,7 @@ def record_handler(record: SQSRecord) -> Recorded | None:
         message_id=record.message_id,
         body=record.body,
         receive_count=int(record.attributes.approximate_receive_count),
+        receipt_handle=record.receipt_handle,
     )
     return dependencies.failure_recorder().record(letter, now=utc_now())
 

@@ -168,3 +168,25 @@ def test_each_run_of_a_batch_gets_its_own_digest() -> None:
 def test_windows_are_named_by_their_start() -> None:
     assert digest_window(datetime(2026, 11, 23, 3, 4, 59, tzinfo=UTC), 300) == "20261123T030000Z"
     assert digest_window(datetime(2026, 11, 23, 3, 5, 0, tzinfo=UTC), 300) == "20261123T030500Z"
+
+
+class HeldLetters:
+    """The dead-letter queue: which received letters were held back, how long."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[str, int]] = []
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        self.held.append((receipt_handle, seconds))
+
+
+def test_a_reminder_is_made_to_come_back_as_the_next_window_opens() -> None:
+    store, inbox, queue = MemoryStore(), Inbox(), HeldLetters()
+    recorder = FailureRecorder(store, inbox, interval_seconds=INTERVAL, dead_letters=queue)
+    window = NOW.replace(minute=0, second=0)
+    deliver(recorder, letters(0, 1), window)
+
+    # A batch 100 s into the window holds its letter back for the 200 s left (and one more)
+    batch = [DeadLetter("m-1", dead_letter_body(f"{1:012d}"), 1, receipt_handle="r-1")]
+    assert deliver(recorder, batch, window + timedelta(seconds=100)) == (0, ("m-1",))
+    assert queue.held == [("r-1", 201)]

@@ -9,12 +9,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import single_metric
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
+from credreports.errors import DeliveryError
 from credreports.models.codes import Reason
 from credreports.models.failure_record import FailureRecord
 from credreports.models.ids import run_id_for
@@ -25,7 +26,7 @@ from credreports.models.messages import (
     salvage_ids,
 )
 from credreports.observability import NAMESPACE, MetricUnit, logger, metrics, record_keys
-from credreports.ports import Publisher
+from credreports.ports import MessageHolder, Publisher
 
 # A digest names this many accounts and says where the others are: SNS takes
 # 256 KiB a message, and nobody reads a list of thousands in an e-mail.
@@ -45,12 +46,14 @@ class DeadLetter:
     message_id: str
     body: str
     receive_count: int
+    receipt_handle: str = ""
 
 
 @dataclass(frozen=True)
 class Recorded:
     key: str
     record: FailureRecord
+    receipt_handle: str = ""  # of the dead letter, to hold it back as a reminder
 
 
 def failure_record(letter: DeadLetter, now: datetime) -> FailureRecord:
@@ -201,11 +204,19 @@ class FailureRecorder:
     digest per window, not one per batch, and none is left unannounced."""
 
     def __init__(
-        self, store: ReportStore, notifier: Publisher, interval_seconds: int = DIGEST_INTERVAL
+        self,
+        store: ReportStore,
+        notifier: Publisher,
+        interval_seconds: int = DIGEST_INTERVAL,
+        dead_letters: MessageHolder | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.interval_seconds = interval_seconds
+        # Where a held reminder is made to come back when the next window
+        # opens; without it (or if that fails) it comes back after the
+        # queue's visibility timeout, which is longer than a window.
+        self.dead_letters = dead_letters
 
     def record(self, letter: DeadLetter, now: datetime) -> Recorded | None:
         """Write the failure record of one dead letter. None when the account
@@ -225,7 +236,7 @@ class FailureRecorder:
             name="Failures", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
         ) as metric:
             metric.add_dimension(name="reason", value=record.reason.value)
-        return Recorded(key=key, record=record)
+        return Recorded(key=key, record=record, receipt_handle=letter.receipt_handle)
 
     def notify(self, recorded: Sequence[Recorded], now: datetime) -> Notified:
         """Send the digests of ``recorded``: one per run, unless a digest of
@@ -244,13 +255,16 @@ class FailureRecorder:
             if kept is None:
                 sent += 1
             elif kept:
-                held.append(kept)
+                held.append(kept.record.message_id)
+                self._hold(kept, now)
         metrics.add_metric(name="DigestsPublished", unit=MetricUnit.Count, value=sent)
         return Notified(sent=sent, held=tuple(held))
 
-    def _notify_run(self, run_id: str, items: list[Recorded], now: datetime) -> str | None:
+    def _notify_run(
+        self, run_id: str, items: list[Recorded], now: datetime
+    ) -> Recorded | Literal[False] | None:
         """Send the run's digest if this window has none yet (returns None);
-        else the message id of the letter held back as a reminder, or ""."""
+        else the letter to hold back as a reminder, or False for none."""
         window = digest_window(now, self.interval_seconds)
         marker = functools.partial(layout.digest_marker_key, self.store.prefix, run_id, window)
         failures = layout.run_prefix(self.store.prefix, "failures", run_id)
@@ -270,14 +284,24 @@ class FailureRecorder:
         # A reminder that came back before the window ended goes back again.
         for item in items:
             if any(key.endswith(f".reminder.{item.record.message_id}") for key in markers):
-                return item.record.message_id
-        reminder = items[0].record.message_id
+                return item
+        reminder = items[0]
         if not any(key.startswith(marker("reminder.")) for key in markers) and self.store.mark(
-            marker(f"reminder.{reminder}")
+            marker(f"reminder.{reminder.record.message_id}")
         ):
             logger.info("digest held back; a reminder returns after the window", run_id=run_id)
             return reminder
-        return ""
+        return False
+
+    def _hold(self, item: Recorded, now: datetime) -> None:
+        """Make the reminder come back as the next window opens."""
+        if self.dead_letters is None or not item.receipt_handle:
+            return
+        elapsed = int(now.timestamp()) % self.interval_seconds
+        try:
+            self.dead_letters.hold(item.receipt_handle, self.interval_seconds - elapsed + 1)
+        except DeliveryError as exc:
+            logger.warning("reminder comes back after the visibility timeout", problem=str(exc))
 
     def _where(self, prefix: str) -> str:
         return f"s3://{self.store.bucket}/{prefix}"

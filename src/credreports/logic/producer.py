@@ -177,7 +177,9 @@ def start_run(
     if request.account_ids is not None:
         return start_listed_run(request, queue, store)
     request = _unique_run(request, store)
-    progress = _progress(store, request.run_id)
+    # Only a scheduled run can meet an earlier invocation's work: a manual run
+    # has just been given a run id nobody used.
+    progress = _progress(store, request.run_id) if request.trigger is Trigger.SCHEDULE else set()
     if ManifestStatus.ENQUEUED in progress:
         logger.info("run already enqueued by an earlier invocation; nothing sent again")
         return RunStarted(
