@@ -64,7 +64,7 @@ class ReportReader(Protocol):
 
 
 class Publisher(Protocol):
-    """An SNS topic (adapters.notifications.Notifier)."""
+    """An SNS topic: digests and run summaries (adapters.notifications.Notifier)."""
 
     def publish(
         self, subject: str, message: str, attributes: dict[str, list[str] | str]
@@ -75,3 +75,10 @@ class EventPublisher(Protocol):
     """An EventBridge bus (adapters.events.EventBus)."""
 
     def put_event(self, source: str, detail_type: str, detail: dict[str, Any]) -> str: ...
+
+
+class MessageHolder(Protocol):
+    """The queue a received message came from (adapters.queue.Queue)."""
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver the message again ``seconds`` from now, not before."""

@@ -113,7 +113,10 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
     assert set(outcome.reports) == org.ids()
     assert len(list_keys(stack.bucket, "reports/")) == len(org.ids())
-    assert len([k for k in list_keys(stack.bucket, "runs/") if k.endswith("manifest.json")]) == 1
+    manifests = [key for key in list_keys(stack.bucket, "runs/") if key.endswith("manifest.json")]
+    assert len(manifests) == 1
+    # ...and the second invocation found the run enqueued and sent nothing again
+    assert second.get("already_enqueued") is True
     # ...and announced once
     assert_announced_once(pipeline, RUN_ID)
 

@@ -96,6 +96,15 @@ class MemoryStore(ReportStore):
         self.put_json(key, document)
         return self._etag(key)
 
+    def etag(self, key: str) -> str | None:
+        return self._etag(key) if key in self.objects else None
+
+    def mark(self, key: str) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = b""
+        return True
+
     def _etag(self, key: str) -> str:
         return '"' + hashlib.md5(self.objects[key], usedforsecurity=False).hexdigest() + '"'
 

@@ -76,6 +76,7 @@ class Organization:
         round_wait_seconds: float = ROUND_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float | None = None,
     ) -> None:
         self._client = client or aws.client(self.SERVICE, aws.ORGANIZATIONS_CONFIG)
         self._interval = 1 / pages_per_second if pages_per_second > 0 else 0.0
@@ -84,6 +85,11 @@ class Organization:
         self._sleep = sleep
         self._clock = clock
         self._last_page: float | None = None
+        # On ``clock``: no page is asked after it. The producer sets it short of
+        # its timeout, so a listing slowed to a crawl fails closed with a
+        # manifest that says so, instead of being cut off by Lambda.
+        self._deadline = deadline
+        self._pages_read = 0
         # Pages asked again by this loop after the client gave up (for logs and tests).
         self.resumed_pages = 0
 
@@ -100,8 +106,14 @@ class Organization:
         call = getattr(self._client, operation)
         for round_number in range(self._rounds):
             self._pace()
+            if self._deadline is not None and self._clock() >= self._deadline:
+                raise OrganizationListingError(
+                    f"listing stopped after {self._pages_read} pages: the producer's time ran "
+                    "short (Organizations kept throttling); nothing was enqueued"
+                )
             try:
                 page: dict[str, Any] = call(**params)
+                self._pages_read += 1
                 return page
             except (ClientError, BotoCoreError) as exc:
                 retryable = is_throttling(exc) or is_server_error(exc)

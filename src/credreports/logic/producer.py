@@ -20,7 +20,7 @@ from typing import Any
 from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
-from credreports.errors import ConcurrentUpdateError, OrganizationListingError
+from credreports.errors import ConcurrentUpdateError, DeliveryError, OrganizationListingError
 from credreports.ledger import read_manifest, update_manifest
 from credreports.logic.checks import CheckSender
 from credreports.models.codes import Trigger
@@ -83,15 +83,20 @@ class RunStarted:
     enqueued: int
     skipped_by_state: dict[str, int] = field(default_factory=dict)
     excluded: int = 0
+    # A retried invocation found the run ENQUEUED by an earlier one: nothing sent.
+    already_enqueued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "run_id": self.run_id,
             "trigger": self.trigger,
             "enqueued": self.enqueued,
             "skipped_by_state": self.skipped_by_state,
             "excluded": self.excluded,
         }
+        if self.already_enqueued:
+            answer["already_enqueued"] = True
+        return answer
 
 
 def parse_event(event: Any, now: datetime, schedule_rule_arn: str = "") -> RunRequest:
@@ -300,11 +305,13 @@ def _resume(
         return None
     sent: tuple[str, ...] = ()
     if manifest.status is ManifestStatus.ENQUEUING:
+        # An earlier invocation died while sending (or could not send some):
+        # its manifest's accounts are sent again in full, not listed again (a
+        # message sent twice only finds its report stored).
         sent = manifest.accounts
         # The invocation that died may have died before the run's check too.
         checks.send(request.run_id, CheckOrigin.RUN, utc_now())
-        _send(request, sent, queue)
-        _mark_enqueued(store, manifest)
+        _send_all(request, manifest, queue, store)
     logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
     return RunStarted(
         run_id=request.run_id,
@@ -312,6 +319,7 @@ def _resume(
         enqueued=len(sent),
         skipped_by_state=manifest.skipped_by_state(),
         excluded=len(manifest.excluded),
+        already_enqueued=not sent,
     )
 
 
@@ -321,7 +329,9 @@ def _mark_enqueued(store: ReportStore, manifest: RunManifest, etag: str = "") ->
     again and change only the status."""
 
     def enqueued(current: RunManifest) -> RunManifest:
-        return current.model_copy(update={"status": ManifestStatus.ENQUEUED})
+        return current.model_copy(
+            update={"status": ManifestStatus.ENQUEUED, "unsent": (), "error": None}
+        )
 
     if etag:
         key = layout.manifest_key(store.prefix, manifest.run_id)
@@ -333,9 +343,39 @@ def _mark_enqueued(store: ReportStore, manifest: RunManifest, etag: str = "") ->
     update_manifest(store, manifest.run_id, enqueued)
 
 
-def _send(request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender) -> None:
+def _send_all(
+    request: RunRequest,
+    manifest: RunManifest,
+    queue: MessageSender,
+    store: ReportStore,
+    etag: str = "",
+) -> None:
+    """Send one message per account of ``manifest`` and mark it ENQUEUED. If
+    some cannot be sent, the manifest stays ENQUEUING and names them
+    (``unsent``), and DeliveryError is raised so that Lambda invokes the
+    producer again (which sends the manifest's accounts again)."""
+    failed = _send(request, manifest.accounts, queue)
+    if failed:
+        names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
+        problem = f"could not send {len(failed)} of {len(manifest.accounts)} accounts: {names}"
+        unsent = tuple(message.key for message, _ in failed)
+        update_manifest(
+            store,
+            manifest.run_id,
+            lambda current: current.model_copy(update={"unsent": unsent, "error": problem}),
+        )
+        metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
+        logger.error("run partly enqueued", run_id=manifest.run_id, unsent=len(failed))
+        raise DeliveryError(f"{problem} (queue {queue.url})")
+    _mark_enqueued(store, manifest, etag)
+
+
+def _send(
+    request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender
+) -> list[tuple[Outgoing, str]]:
+    """Send one message per account; returns those not sent, with why."""
     enqueued_at = utc_now()
-    queue.send_all(
+    return queue.deliver(
         [
             Outgoing(
                 key=account_id,
@@ -373,7 +413,8 @@ def _enqueue(
     checks: CheckSender,
 ) -> RunStarted:
     """Create the run manifest (ENQUEUING), send the run's delayed check and
-    one message per account, then mark the manifest ENQUEUED.
+    one message per account, then mark the manifest ENQUEUED (or name the
+    accounts not sent, see _send_all).
 
     The manifest is written first so that ``status`` can always compare what
     was meant to be collected with what was; the check before the messages, so
@@ -399,8 +440,7 @@ def _enqueue(
     manifest, etag = _create_manifest(request, store, manifest_for)
     request = replace(request, run_id=manifest.run_id)
     checks.send(request.run_id, CheckOrigin.RUN, utc_now())
-    _send(request, selection.accounts, queue)
-    _mark_enqueued(store, manifest, etag)
+    _send_all(request, manifest, queue, store, etag)
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,
