@@ -152,7 +152,7 @@ def enqueue_accounts(
         [ledger.failures[a] for a in ids if a in ledger.failures],
         now,
     )
-    checks.send(run_id, CheckOrigin.ENQUEUE, now)
+    checks.send(run_id, CheckOrigin.ENQUEUE)
     return Enqueued(run_id=run_id, account_ids=ids, new_run=False)
 
 
@@ -245,7 +245,7 @@ def replay_failures(
             list(chosen.values()),
             now,
         )
-        checks.send(run_id, CheckOrigin.REPLAY, now)
+        checks.send(run_id, CheckOrigin.REPLAY)
     return Replay(
         run_id=run_id,
         sent=chosen,

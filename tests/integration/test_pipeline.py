@@ -23,7 +23,11 @@ from tests.support.emulator import (
     subscribe_queue_to_topic,
 )
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, run_to_the_end
+from tests.support.ledger import (
+    assert_announced_once,
+    assert_every_account_accounted_for,
+    run_to_the_end,
+)
 
 
 def report_users(bucket: str, key: str) -> set[str]:
@@ -54,6 +58,7 @@ def test_full_run_collects_every_active_account_except_excluded(
     assert summary["skipped_by_state"] == {"SUSPENDED": 2}
     assert summary["excluded"] == 1
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], expected)
+    assert_announced_once(pipeline, summary["run_id"])
     assert set(outcome.reports) == expected and not outcome.failures
     for account_id, key in outcome.reports.items():
         assert key == (
@@ -100,6 +105,7 @@ def test_include_and_exclude_ous_walk_nested_ous(stack: Resources, org: SeededOr
     assert org.under("Workloads/Prod/Payments"), "the fixture must nest accounts 3 levels down"
     assert expected and summary["enqueued"] == len(expected)
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], expected)
+    assert_announced_once(pipeline, summary["run_id"])
     assert set(outcome.reports) == expected
 
 
@@ -204,6 +210,7 @@ def test_reenqueued_message_carries_next_attempt_and_configured_delay(stack: Res
     run_id = body["run_id"]
     pipeline.drain()
     outcome = assert_every_account_accounted_for(stack.bucket, run_id, {account})
+    assert_announced_once(pipeline, run_id)
     assert set(outcome.reports) == {account}
 
 
@@ -229,6 +236,7 @@ def test_manual_run_rejects_malformed_ids_and_enqueues_exactly_the_given(
     assert summary["trigger"] == "manual" and summary["enqueued"] == 2
     pipeline.drain()
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], set(chosen))
+    assert_announced_once(pipeline, summary["run_id"])
     assert set(outcome.reports) == set(chosen)
 
 
@@ -246,6 +254,7 @@ def test_two_runs_the_same_day_keep_both_sets_of_reports(stack: Resources) -> No
     assert first["run_id"] != second["run_id"]
     for summary in (first, second):
         outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+        assert_announced_once(pipeline, summary["run_id"])
         assert set(outcome.reports) == org.ids()
     assert len(list_keys(stack.bucket, "reports/date=2026-11-23/")) == 2 * len(org.ids())
 
@@ -258,5 +267,6 @@ def test_run_date_comes_from_the_run_not_the_clock(stack: Resources) -> None:
     pipeline.drain()
     assert datetime.now(UTC).date().isoformat() != "2026-11-22"
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
+    assert_announced_once(pipeline, summary["run_id"])
     assert set(outcome.reports) == org.ids()
     assert all("/date=2026-11-22/" in key for key in outcome.reports.values())

@@ -22,7 +22,6 @@ from credreports.local.realistic import realistic_reports
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.logic.checks import CheckSender
-from credreports.models.ids import utc_now
 from credreports.models.run_check import CheckOrigin
 from credreports.operations import replay_failures
 from tests.support.builders import start_scheduled
@@ -187,7 +186,7 @@ def test_duplicated_checks_and_a_crash_between_writing_and_announcing_announce_o
     # ...and the run's check delivered three more times (duplicates, and an operator's)
     checks = CheckSender(Queue(stack.control_queue_url), delay_seconds=0)
     for origin in (CheckOrigin.RUN, CheckOrigin.RUN, CheckOrigin.ENQUEUE):
-        checks.send(run_id, origin, utc_now())
+        checks.send(run_id, origin)
 
     # When the loop delivers everything
     pipeline.drain()

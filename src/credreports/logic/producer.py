@@ -233,7 +233,7 @@ def start_run(
             )
 
         written, _ = _create_manifest(request, store, failed)
-        checks.send(written.run_id, CheckOrigin.RUN, utc_now())
+        checks.send(written.run_id, CheckOrigin.RUN)
         logger.error("listing failed; nothing enqueued", run_id=written.run_id, error=error)
         raise
     return _enqueue(request, selection, _selection_settings(settings), queue, store, checks)
@@ -310,7 +310,7 @@ def _resume(
         # message sent twice only finds its report stored).
         sent = manifest.accounts
         # The invocation that died may have died before the run's check too.
-        checks.send(request.run_id, CheckOrigin.RUN, utc_now())
+        checks.send(request.run_id, CheckOrigin.RUN)
         _send_all(request, manifest, queue, store)
     logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
     return RunStarted(
@@ -439,7 +439,7 @@ def _enqueue(
 
     manifest, etag = _create_manifest(request, store, manifest_for)
     request = replace(request, run_id=manifest.run_id)
-    checks.send(request.run_id, CheckOrigin.RUN, utc_now())
+    checks.send(request.run_id, CheckOrigin.RUN)
     _send_all(request, manifest, queue, store, etag)
     started = RunStarted(
         run_id=request.run_id,
