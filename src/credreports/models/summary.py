@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from credreports.findings.catalogue import CHECKS
 from credreports.models.codes import Reason, Trigger
 from credreports.models.ids import AccountId, RunId, UtcTimestamp
 from credreports.models.validation import Document
@@ -143,6 +144,11 @@ class RunSummary(Document):
 
     def name(self, account_id: str) -> str:
         return self.names.get(account_id, "")
+
+    def checks(self) -> list[tuple[str, CheckResult]]:
+        """The checks in the catalogue's order (a stored summary's keys are sorted)."""
+        order = {check.id: index for index, check in enumerate(CHECKS)}
+        return sorted(self.findings.items(), key=lambda item: order.get(item[0], len(order)))
 
     def headline(self) -> str:
         """One line: the outcome and the counts (``status`` prints it)."""

@@ -104,7 +104,7 @@ def message(summary: RunSummary, bucket: str) -> str:
             lines += _more(total, min(total, LISTED_IN_MESSAGE))
     lines += ["", "Failing users per check:"]
     width = max((len(check) for check in summary.findings), default=0)
-    for check, result in summary.findings.items():
+    for check, result in summary.checks():
         lines.append(
             f"  {check.ljust(width)}  {result.severity:<8}  {result.failed_users} user(s) in "
             f"{result.accounts} account(s)"
@@ -150,7 +150,7 @@ def event_detail(summary: RunSummary, bucket: str) -> dict[str, Any]:
         "outstanding": [a.account_id for a in summary.outstanding[:LISTED_IN_EVENT]],
         "findings": {
             check: result.model_dump(include={"failed_users", "accounts", "severity"})
-            for check, result in summary.findings.items()
+            for check, result in summary.checks()
         },
         "previous_run_id": summary.previous_run_id,
         "new": {"count": summary.new_count, "findings": _change_entries(summary.new)},

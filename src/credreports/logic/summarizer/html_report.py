@@ -97,7 +97,7 @@ def _severity(value: str) -> str:
 
 def _chart(summary: RunSummary) -> str:
     """Failing users per check, one bar each, coloured by severity."""
-    results = list(summary.findings.items())
+    results = list(summary.checks())
     if not results:
         return '<p class="note">No findings were evaluated.</p>'
     label_width, bar_width, row = 190, 560, 26
@@ -225,7 +225,7 @@ def render(summary: RunSummary, bucket: str) -> str:
                     str(r.accounts),
                     _e(r.title),
                 )
-                for check, r in summary.findings.items()
+                for check, r in summary.checks()
             ],
             {2, 3},
         )
@@ -263,7 +263,7 @@ def render(summary: RunSummary, bucket: str) -> str:
             _changes(summary, f"Resolved {since}", summary.resolved, summary.resolved_count)
         )
     parts.append("<h2>Failing results by check</h2>")
-    for check, result in summary.findings.items():
+    for check, result in summary.checks():
         listed = summary.failing.get(check, ())
         title = CHECKS_BY_ID[check].title if check in CHECKS_BY_ID else result.title
         parts.append(
