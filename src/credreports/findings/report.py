@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache, partial
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -70,6 +71,25 @@ class NotSupported(Enum):
 NOT_SUPPORTED = NotSupported.NOT_SUPPORTED
 
 
+#: ReportRow's fields as a plain tuple (what the engine reads).
+RowValues = tuple[
+    str,
+    str,
+    datetime | None,
+    bool | NotSupported | None,
+    datetime | None,
+    datetime | None,
+    bool | None,
+    bool | None,
+    datetime | None,
+    datetime | None,
+    bool | None,
+    datetime | None,
+    datetime | None,
+    int,
+]
+
+
 class ReportRow(NamedTuple):
     """One row of a report: a user, or the account's root user.
 
@@ -97,10 +117,15 @@ class ReportRow(NamedTuple):
     @property
     def account_id(self) -> str:
         """The account in the row's ARN (``arn:aws:iam::ACCOUNT:...``)."""
-        parts = self.arn.split(":", 5)
-        if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
-            raise ReportFormatError(f"line {self.line}: the arn is not an IAM ARN")
-        return parts[4]
+        return arn_account(self.arn, self.line)
+
+
+def arn_account(arn: str, line: int) -> str:
+    """The account in an ARN (``arn:aws:iam::ACCOUNT:...``) on ``line``."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+        raise ReportFormatError(f"line {line}: the arn is not an IAM ARN")
+    return parts[4]
 
 
 def _decode(content: bytes | str) -> str:
@@ -160,13 +185,12 @@ _FAST_BOOLEANS = _BOOLEANS | {"TRUE": True, "FALSE": False, "True": True, "False
 _FAST_PASSWORD: dict[str, bool | NotSupported | None] = _FAST_BOOLEANS | {
     "not_supported": NOT_SUPPORTED
 }
-_make_row: Callable[[tuple[object, ...]], ReportRow] = partial(tuple.__new__, ReportRow)
-
-
+_make_row: Callable[[RowValues], ReportRow] = partial(tuple.__new__, ReportRow)
 # The "no value" sentinels, most frequent first: a tuple compares a value with
 # each in turn, cheaper than hashing a fresh string for a set.
 _NO_VALUES = ("N/A", "no_information", "", "not_supported", "n/a")
 _TZINFO = attrgetter("tzinfo")
+_from_iso = datetime.fromisoformat
 
 
 def parse_report(content: bytes | str) -> list[ReportRow]:
@@ -178,33 +202,72 @@ def parse_report(content: bytes | str) -> list[ReportRow]:
     header has no rows."""
     text = _decode(content)
     rows = _fast_rows(text)
-    return rows if rows is not None else _careful_rows(text)
+    return list(map(_make_row, rows)) if rows is not None else _careful_rows(text)
+
+
+def report_rows(content: bytes | str) -> list[RowValues]:
+    """:func:`parse_report`'s rows as plain tuples (ReportRow's fields, in its
+    order), for the engine: a run reads millions of rows, and a named tuple
+    costs a copy each."""
+    text = _decode(content)
+    rows = _fast_rows(text)
+    return rows if rows is not None else list(_careful_rows(text))
 
 
 # A report holds up to 5,000 rows and a run 10,000 reports. The fast path
-# reads a well-formed report column by column (the loops run in C: map, zip,
-# dict lookups) and gives up, returning None, at the first thing it does not
-# expect; the careful path then reads the report row by row and value by
-# value, and either accepts what the fast path did not (a boolean in another
-# case) or raises the error that names the line and column.
+# reads a well-formed report column by column (the loops run in C: split,
+# zip, map, dict lookups) and gives up, returning None, at the first thing
+# it does not expect; the careful path then reads the report row by row and
+# value by value, and either accepts what the fast path did not (a boolean
+# in another case, a timestamp without offset) or raises the error that
+# names the line and column.
 
 
-def _records(text: str) -> tuple[list[list[str]], Sequence[int]] | None:
-    """The non-empty records of the CSV and their line numbers."""
+class _Layout(NamedTuple):
+    """Where REQUIRED_COLUMNS are in a header (the first of a repeated name)."""
+
+    positions: tuple[int, ...]
+    width: int  # the header's number of fields
+    needed: int  # the fields a row must be split into to reach every position
+
+
+@lru_cache(maxsize=64)
+def _layout(header: tuple[str, ...]) -> _Layout | None:
+    """None when a required column is missing. Every report of a run has the
+    same header: it is read once."""
+    names = [name.strip() for name in header]
+    if any(name not in names for name in REQUIRED_COLUMNS):
+        return None
+    positions = tuple(names.index(name) for name in REQUIRED_COLUMNS)
+    return _Layout(positions, len(names), max(positions) + 1)
+
+
+def _records(text: str) -> tuple[_Layout, list[list[str]], Sequence[int]] | None:
+    """The report's layout, the records after its header (split as far as
+    the layout needs), and their line numbers."""
     if '"' not in text and "\r" not in text:
         # No quote and no carriage return: every line is one record and its
-        # fields are exactly what csv.reader makes of it, split at the commas
-        # (three times faster). The field size limit is csv.reader's to enforce.
+        # fields are what csv.reader makes of it, split at the commas (at a
+        # fraction of csv.reader's cost). The field size limit is csv.reader's
+        # to enforce.
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()
-        if "" in lines or (
-            len(text) > csv.field_size_limit() and max(map(len, lines)) > csv.field_size_limit()
-        ):
+        limit = csv.field_size_limit()
+        if not lines or "" in lines or (len(text) > limit and max(map(len, lines)) > limit):
             return None
-        return [line.split(",") for line in lines], range(1, len(lines) + 1)
+        header, *body = lines
+        layout = _layout(tuple(header.split(",")))
+        if layout is None:
+            return None
+        # Split no further than the last column read: the fields after it
+        # would be made only to be thrown away.
+        records = [line.split(",", layout.needed) for line in body]
+        if records and _fewest_fields(records, layout.needed) < layout.width:
+            return None  # a short row: the careful path names it
+        return layout, records, range(2, len(lines) + 1)
     reader = csv.reader(io.StringIO(text, newline=""))
-    records: list[list[str]] = []
+    records = []
     numbers: list[int] = []
     try:
         for fields in reader:
@@ -214,41 +277,36 @@ def _records(text: str) -> tuple[list[list[str]], Sequence[int]] | None:
             numbers.append(reader.line_num)
     except csv.Error:
         return None
-    return records, numbers
-
-
-@lru_cache(maxsize=64)
-def _positions(header: tuple[str, ...]) -> tuple[int, ...] | None:
-    """Where each of REQUIRED_COLUMNS is in ``header`` (the first of a
-    repeated name), or None when one is missing. Every report of a run has
-    the same header: it is read once."""
-    names = [name.strip() for name in header]
-    if any(name not in names for name in REQUIRED_COLUMNS):
+    layout = _layout(tuple(records[0])) if records else None
+    if layout is None or min(map(len, records)) < layout.width:
         return None
-    return tuple(names.index(name) for name in REQUIRED_COLUMNS)
+    return layout, records[1:], numbers[1:]
+
+
+def _fewest_fields(records: list[list[str]], splits: int) -> int:
+    """The fewest fields of any record split at most ``splits`` times."""
+    fewest = min(map(len, records))
+    if fewest <= splits:
+        return fewest  # that record was split completely
+    return splits + 1 + min(map(str.count, map(itemgetter(splits), records), repeat(",")))
 
 
 def _moments(column: Sequence[str]) -> list[datetime | None]:
     """A column of timestamps; ValueError for one without a UTC offset (the
     careful path takes it as UTC) or that is not a timestamp."""
-    moments = [None if value in _NO_VALUES else datetime.fromisoformat(value) for value in column]
+    moments = [None if value in _NO_VALUES else _from_iso(value) for value in column]
     if None in map(_TZINFO, filter(None, moments)):
         raise ValueError("no UTC offset")
     return moments
 
 
-def _fast_rows(text: str) -> list[ReportRow] | None:
+def _fast_rows(text: str) -> list[RowValues] | None:
     found = _records(text)
-    if found is None or not found[0]:
+    if found is None:
         return None
-    (header, *records), (_, *lines) = found
-    positions = _positions(tuple(header))
-    if positions is None:
-        return None
+    layout, records, lines = found
     if not records:
         return []
-    if min(map(len, records)) < len(header):
-        return None
     columns = list(zip(*records, strict=False))
     (
         users,
@@ -264,31 +322,28 @@ def _fast_rows(text: str) -> list[ReportRow] | None:
         key_2_active,
         key_2_rotated,
         key_2_used,
-    ) = (columns[position] for position in positions)
+    ) = (columns[position] for position in layout.positions)
     if not all(users) or not all(arns):
         return None
     boolean = _FAST_BOOLEANS.__getitem__
     try:
         return list(
-            map(
-                _make_row,
-                zip(
-                    users,
-                    arns,
-                    _moments(created),
-                    map(_FAST_PASSWORD.__getitem__, password_enabled),
-                    _moments(password_used),
-                    _moments(password_changed),
-                    map(boolean, mfa),
-                    map(boolean, key_1_active),
-                    _moments(key_1_rotated),
-                    _moments(key_1_used),
-                    map(boolean, key_2_active),
-                    _moments(key_2_rotated),
-                    _moments(key_2_used),
-                    lines,
-                    strict=True,
-                ),
+            zip(
+                users,
+                arns,
+                _moments(created),
+                map(_FAST_PASSWORD.__getitem__, password_enabled),
+                _moments(password_used),
+                _moments(password_changed),
+                map(boolean, mfa),
+                map(boolean, key_1_active),
+                _moments(key_1_rotated),
+                _moments(key_1_used),
+                map(boolean, key_2_active),
+                _moments(key_2_rotated),
+                _moments(key_2_used),
+                lines,
+                strict=True,
             )
         )
     except (KeyError, ValueError):
