@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -230,15 +231,16 @@ def evaluate(
     account_id: str,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    passed: Counter[str] | None = None,
+    passed: Counter[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """Every result of every check over ``rows`` (one account's report: its
     ReportRows, or report_rows' tuples), ages measured from ``as_of``
     (timezone-aware).
 
     With ``passed``, only the failing results are returned and the passing
-    ones are counted there by check: a caller that shows the failures
-    (``findings --status failed``) does not pay for building the rest."""
+    ones are counted there by (account id, check id): a caller that shows the
+    failures (``findings --status failed``) does not pay for building the
+    rest, and still knows what passed."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     results: list[Finding] = []
@@ -350,7 +352,7 @@ def evaluate(
             else:
                 skip(_KEY_ROTATION)
     if passed is not None:
-        passed.update(map(_CHECK_ID, skipped))
+        passed.update(zip(repeat(account_id), map(_CHECK_ID, skipped)))
     return results
 
 
@@ -359,7 +361,7 @@ def evaluate_report(
     account_id: str | None,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    passed: Counter[str] | None = None,
+    passed: Counter[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """:func:`evaluate` over a report's CSV. The account is the one given,
     else the one in the first row's ARN. Raises ReportFormatError when the
