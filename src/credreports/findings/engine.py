@@ -29,13 +29,11 @@ from fails the age checks: nothing shows it was used or rotated.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from itertools import repeat
-from operator import itemgetter
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from credreports.findings.catalogue import CHECKS_BY_ID, DEFAULT_THRESHOLDS, Severity, Thresholds
@@ -122,7 +120,6 @@ _new = tuple.__new__
 _Rule = tuple[str, Severity, tuple[str, ...]]
 # A decision: the status and the detail that says why.
 _Verdict = tuple[Status, str]
-_CHECK_ID = itemgetter(0)
 
 
 def _rule(check_id: str) -> _Rule:
@@ -231,23 +228,23 @@ def evaluate(
     account_id: str,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    passed: Counter[tuple[str, str]] | None = None,
+    passed: set[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """Every result of every check over ``rows`` (one account's report: its
     ReportRows, or report_rows' tuples), ages measured from ``as_of``
     (timezone-aware).
 
-    With ``passed``, only the failing results are returned and the passing
-    ones are counted there by (account id, check id): a caller that shows the
-    failures (``findings --status failed``) does not pay for building the
-    rest, and still knows what passed."""
+    With ``passed``, only the failing results are returned, and the (account
+    id, check id) of the passing ones are added to ``passed``: a caller that
+    shows the failures (``findings --status failed``) does not pay for
+    building the rest, and still knows which checks had results."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     results: list[Finding] = []
     emit = results.append
     every = passed is None
-    skipped: list[_Rule] = []  # the rule of each passing result not built
-    skip = skipped.append
+    skipped: set[str] = set()  # the checks of the passing results not built
+    skip = skipped.add
     password_, key_1, key_2 = _credentials(thresholds)
     # A run evaluates millions of rows: the checks are written out in this loop
     # rather than in functions of their own (a call per row and per credential
@@ -281,7 +278,7 @@ def evaluate(
                 if every or finding.status is FAIL:
                     emit(finding)
                 else:
-                    skip(finding[:3])
+                    skip(finding.check)
         else:
             # console-mfa
             password = password_enabled is True
@@ -295,7 +292,7 @@ def evaluate(
                 result = (account_id, user, arn, status, PASSWORD, arn, detail)
                 emit(_new(Finding, _CONSOLE_MFA + result))
             else:
-                skip(_CONSOLE_MFA)
+                skip(_CONSOLE_MFA[0])
 
             unused = keys
             if password:
@@ -310,7 +307,7 @@ def evaluate(
                         result = (account_id, user, arn, PASS, key.name, resource, detail)
                         emit(_new(Finding, _INITIAL_ACCESS_KEY + result))
                     else:
-                        skip(_INITIAL_ACCESS_KEY)
+                        skip(_INITIAL_ACCESS_KEY[0])
                 unused = [(password_, password_changed, password_used, arn), *keys]
 
             # unused-credentials: the last use, else when the credential was set
@@ -328,7 +325,7 @@ def evaluate(
                     result = (account_id, user, arn, status, credential.name, resource, detail)
                     emit(_new(Finding, _UNUSED_CREDENTIALS + result))
                 else:
-                    skip(_UNUSED_CREDENTIALS)
+                    skip(_UNUSED_CREDENTIALS[0])
 
         # two-active-keys and key-rotation: every row, the root's included.
         if len(keys) == 2:
@@ -338,7 +335,7 @@ def evaluate(
             result = (account_id, user, arn, PASS, USER, arn, "at most one active access key")
             emit(_new(Finding, _TWO_ACTIVE_KEYS + result))
         else:
-            skip(_TWO_ACTIVE_KEYS)
+            skip(_TWO_ACTIVE_KEYS[0])
         for key, rotated, _used, resource in keys:
             if rotated is None:
                 rotated = created
@@ -350,9 +347,9 @@ def evaluate(
                 result = (account_id, user, arn, status, key.name, resource, detail)
                 emit(_new(Finding, _KEY_ROTATION + result))
             else:
-                skip(_KEY_ROTATION)
+                skip(_KEY_ROTATION[0])
     if passed is not None:
-        passed.update(zip(repeat(account_id), map(_CHECK_ID, skipped)))
+        passed.update(zip(repeat(account_id), skipped))
     return results
 
 
@@ -361,7 +358,7 @@ def evaluate_report(
     account_id: str | None,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    passed: Counter[tuple[str, str]] | None = None,
+    passed: set[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """:func:`evaluate` over a report's CSV. The account is the one given,
     else the one in the first row's ARN. Raises ReportFormatError when the

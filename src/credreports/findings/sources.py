@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,9 +59,9 @@ class Evaluated:
     source: ReportLocation
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
-    # When only failing results were built: the passing ones, counted by
-    # (account id, check id).
-    passed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # When only failing results were built: the (account id, check id) of
+    # the passing ones.
+    passed: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _segment(location: str, name: str) -> str | None:
@@ -208,14 +208,15 @@ def evaluate_all(
     """Read and evaluate each source, in order, ``workers`` at a time (with
     as many more read ahead); a report that cannot be read or is not a
     credential report comes back with its problem, and the others go on.
-    With ``failed_only``, the passing results are counted, not built."""
+    With ``failed_only``, the passing results are not built (see
+    Evaluated.passed)."""
 
     def one(source: ReportLocation) -> Evaluated:
         try:
             content = read(source)
         except (OSError, CollectionError) as exc:
             return Evaluated(source, problem=f"could not be read ({exc})")
-        passed: Counter[tuple[str, str]] = Counter()
+        passed: set[tuple[str, str]] = set()
         try:
             findings = evaluate_report(
                 content, source.account_id, as_of, thresholds, passed if failed_only else None
