@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache, partial
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 ROOT_USER = "<root_account>"
@@ -189,7 +189,7 @@ _make_row: Callable[[RowValues], ReportRow] = partial(tuple.__new__, ReportRow)
 # The "no value" sentinels, most frequent first: a tuple compares a value with
 # each in turn, cheaper than hashing a fresh string for a set.
 _NO_VALUES = ("N/A", "no_information", "", "not_supported", "n/a")
-_TZINFO = attrgetter("tzinfo")
+_AWARE = (datetime(1970, 1, 1, tzinfo=UTC),)
 _from_iso = datetime.fromisoformat
 
 
@@ -232,10 +232,12 @@ class _Layout(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def _layout(header: tuple[str, ...]) -> _Layout | None:
-    """None when a required column is missing. Every report of a run has the
-    same header: it is read once."""
-    names = [name.strip() for name in header]
+def _layout(header: str | tuple[str, ...]) -> _Layout | None:
+    """The layout of a header (its line, or its fields); None when a required
+    column is missing. Every report of a run has the same header: it is read
+    once."""
+    fields = header.split(",") if isinstance(header, str) else header
+    names = [name.strip() for name in fields]
     if any(name not in names for name in REQUIRED_COLUMNS):
         return None
     positions = tuple(names.index(name) for name in REQUIRED_COLUMNS)
@@ -257,12 +259,12 @@ def _records(text: str) -> tuple[_Layout, list[list[str]], Sequence[int]] | None
         if not lines or "" in lines or (len(text) > limit and max(map(len, lines)) > limit):
             return None
         header, *body = lines
-        layout = _layout(tuple(header.split(",")))
+        layout = _layout(header)
         if layout is None:
             return None
         # Split no further than the last column read: the fields after it
         # would be made only to be thrown away.
-        records = [line.split(",", layout.needed) for line in body]
+        records = list(map(str.split, body, repeat(","), repeat(layout.needed)))
         if records and _fewest_fields(records, layout.needed) < layout.width:
             return None  # a short row: the careful path names it
         return layout, records, range(2, len(lines) + 1)
@@ -291,12 +293,17 @@ def _fewest_fields(records: list[list[str]], splits: int) -> int:
     return splits + 1 + min(map(str.count, map(itemgetter(splits), records), repeat(",")))
 
 
-def _moments(column: Sequence[str]) -> list[datetime | None]:
-    """A column of timestamps; ValueError for one without a UTC offset (the
-    careful path takes it as UTC) or that is not a timestamp."""
-    moments = [None if value in _NO_VALUES else _from_iso(value) for value in column]
-    if None in map(_TZINFO, filter(None, moments)):
-        raise ValueError("no UTC offset")
+def _moments(*columns: Sequence[str]) -> list[list[datetime | None]]:
+    """Columns of timestamps. ValueError for a value that is not one,
+    TypeError for one without a UTC offset (the careful path takes it as UTC)."""
+    moments = [
+        [None if value in _NO_VALUES else _from_iso(value) for value in column]
+        for column in columns
+    ]
+    # Ordering a datetime without offset against one with an offset raises
+    # TypeError: max() over every timestamp and an aware one finds one in a
+    # single C loop, where asking each for its tzinfo costs twice as much.
+    max(chain(filter(None, chain.from_iterable(moments)), _AWARE))
     return moments
 
 
@@ -327,26 +334,43 @@ def _fast_rows(text: str) -> list[RowValues] | None:
         return None
     boolean = _FAST_BOOLEANS.__getitem__
     try:
+        (
+            created_at,
+            password_used_at,
+            password_changed_at,
+            key_1_rotated_at,
+            key_1_used_at,
+            key_2_rotated_at,
+            key_2_used_at,
+        ) = _moments(
+            created,
+            password_used,
+            password_changed,
+            key_1_rotated,
+            key_1_used,
+            key_2_rotated,
+            key_2_used,
+        )
         return list(
             zip(
                 users,
                 arns,
-                _moments(created),
+                created_at,
                 map(_FAST_PASSWORD.__getitem__, password_enabled),
-                _moments(password_used),
-                _moments(password_changed),
+                password_used_at,
+                password_changed_at,
                 map(boolean, mfa),
                 map(boolean, key_1_active),
-                _moments(key_1_rotated),
-                _moments(key_1_used),
+                key_1_rotated_at,
+                key_1_used_at,
                 map(boolean, key_2_active),
-                _moments(key_2_rotated),
-                _moments(key_2_used),
+                key_2_rotated_at,
+                key_2_used_at,
                 lines,
                 strict=True,
             )
         )
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         return None
 
 
