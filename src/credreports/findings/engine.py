@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from itertools import repeat
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -240,6 +240,9 @@ def evaluate(
     building the rest, and still knows which checks had results."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
+    # The reports' tzinfo (UTC's): subtracting a timestamp from as_of then
+    # skips asking both for their offset.
+    as_of = as_of.astimezone(UTC)
     results: list[Finding] = []
     emit = results.append
     every = passed is None
