@@ -318,6 +318,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=USERS)
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--runs", type=int, default=1, help="times findings --run is measured")
+    parser.add_argument("--output", type=Path, help="also write the figures there (JSON)")
     args = parser.parse_args()
     results = measure(args.accounts, args.users, args.repeats)
     emulator = emulator_module.start()
@@ -326,6 +327,8 @@ def main() -> None:
     finally:
         emulator_module.stop(emulator)
     print(json.dumps(results, indent=2))
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(describe(results))
     command = results["command"]
     print(
