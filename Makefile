@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration e2e soak clean
+.PHONY: demo test lint typecheck unit integration e2e sql-test sync-sql soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/credreports demo
 
-test: lint typecheck unit integration e2e test-infra
+test: lint typecheck unit integration e2e sql-test test-infra
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -33,6 +33,15 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
+
+# The Athena SQL of sql/ on DuckDB against the Python checks, its lint, and
+# the template's copy of it (README, "Query with Athena").
+sql-test: $(STAMP)
+	$(BIN)/pytest -q tests/sql
+
+# Writes the views and named queries of sql/ into template.yaml.
+sync-sql: $(STAMP)
+	$(BIN)/python -m tools.sync_sql
 
 clean:
 	rm -rf $(VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cost, scenarios
+from bench import findings as findings_bench
 from bench.emulator_process import separate_emulator
 from bench.instruments import RequestCounter, default_session
 from credreports.local import emulator as emulator_module
@@ -205,6 +206,12 @@ def run(
     step(f"producer over {args.producer_accounts} accounts")
     producer = scenarios.producer_10000(emulator, counter, args.producer_accounts)
 
+    step(
+        f"findings over {findings_bench.ACCOUNTS:,} reports of {findings_bench.USERS} users "
+        "vs only parsing them with csv"
+    )
+    findings = findings_bench.measure()
+
     floor = scenarios.floor_requests(e2e["accounts"])
     floor_total = sum(floor.values())
     billed_seconds_per_account = billed["worker_billed_ms_total"] / 1000 / billed["accounts"]
@@ -257,6 +264,7 @@ def run(
         "worker_memory": memory,
         "producer_10000_seconds": producer["seconds"],
         "producer": producer,
+        "findings": findings,
         "accounts_per_second": e2e["accounts_per_second"],
         "floor_accounts_per_second": floor_latency["accounts_per_second"],
         "accounts_per_second_vs_floor": e2e["accounts_per_second"]
@@ -328,6 +336,11 @@ def print_table(r: dict[str, Any]) -> None:
             f"{r['producer_10000_seconds']:.1f} s, {sum(r['producer']['requests'].values())} "
             "requests",
             verdict(r["producer_10000_seconds"] < 900),
+        ),
+        (
+            "findings vs only parsing (csv)",
+            findings_bench.describe(r["findings"]),
+            verdict(r["findings"]["engine_vs_floor"] >= findings_bench.GOAL),
         ),
         (
             "accounts / s end to end",

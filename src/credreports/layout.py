@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from credreports.models.ids import run_date
 
+#: The report object's metadata holding the report's GeneratedTime (ISO 8601),
+#: written by the worker; the findings of a run are measured from the newest.
+GENERATED_TIME_METADATA = "generated-time"
+
 
 def normalise_prefix(prefix: str) -> str:
     """A key prefix as a folder: "reports" and "reports/" both mean "reports/"."""
@@ -35,18 +39,6 @@ def invalid_message_key(prefix: str, day: str, message_id: str) -> str:
 
 def manifest_key(prefix: str, run_id: str) -> str:
     return f"{_partition(prefix, 'runs', run_id)}manifest.json"
-
-
-def progress_key(prefix: str, run_id: str, status: str) -> str:
-    """An empty marker the producer writes once when a run reaches ``status``
-    (ENQUEUING before the first message is sent, ENQUEUED after the last). The
-    producer cannot read the manifest back (it may not decrypt with the
-    report key), so a retried invocation lists these keys instead."""
-    return f"{progress_prefix(prefix, run_id)}{status}"
-
-
-def progress_prefix(prefix: str, run_id: str) -> str:
-    return f"{_partition(prefix, 'runs', run_id)}progress/"
 
 
 def digest_marker_key(prefix: str, run_id: str, window: str, kind: str) -> str:

@@ -19,16 +19,29 @@ Rules, in the order they apply to an account:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from credreports import layout
 from credreports.adapters.storage import ReportStore
+from credreports.errors import ConcurrentUpdateError
 from credreports.models.failure_record import FailureRecord
-from credreports.models.ids import format_timestamp, validate_run_id
+from credreports.models.ids import (
+    RUN_ID_FUTURE_TOLERANCE,
+    check_not_in_future,
+    format_timestamp,
+    utc_now,
+    validate_run_id,
+)
 from credreports.models.manifest import RunManifest
+
+# A manifest changed by someone else between our read and our write is read
+# again and the change applied again, this many times at most.
+MANIFEST_UPDATE_ATTEMPTS = 5
 
 
 class LedgerError(RuntimeError):
@@ -119,15 +132,51 @@ class RunLedger:
         }
 
 
-def latest_run_id(store: ReportStore) -> str | None:
-    """The newest run that has a manifest (run ids sort by time)."""
-    runs = {
-        part.removeprefix("run=")
-        for key in store.keys(f"{store.prefix}runs/")
-        for part in key.split("/")
-        if part.startswith("run=")
-    }
-    return max(runs, default=None)
+def latest_run_id(store: ReportStore, now: datetime | None = None) -> str | None:
+    """The run whose manifest was created last (its ``created_at``), not the
+    largest run id: a run id is only a name, and one in the future (a typo,
+    a forged event) would otherwise pass for the latest until it expires.
+    Folders without a readable manifest of their own run, and run ids in the
+    future, do not count.
+
+    Manifests are read newest-written first and the search stops once the
+    rest were written before the best one was created, so this reads one or
+    two manifests, not every run's."""
+    now = now or utc_now()
+    written: list[tuple[datetime, str]] = []
+    for stored in store.objects(f"{store.prefix}runs/"):
+        run_id = _manifest_run(store.prefix, stored.key)
+        if run_id is not None:
+            try:
+                check_not_in_future(run_id, now)
+            except ValueError:
+                continue
+            written.append((stored.last_modified, run_id))
+    best: tuple[datetime, str] | None = None
+    for modified, run_id in sorted(written, reverse=True):
+        if best is not None and modified < best[0] - RUN_ID_FUTURE_TOLERANCE:
+            break
+        try:
+            manifest = read_manifest(store, run_id)
+        except LedgerError:
+            continue
+        if manifest is None or manifest.run_id != run_id:
+            continue
+        if best is None or (manifest.created_at, run_id) > best:
+            best = (manifest.created_at, run_id)
+    return None if best is None else best[1]
+
+
+def _manifest_run(prefix: str, key: str) -> str | None:
+    """The run id of a manifest's key; None for any other key under runs/."""
+    run_id = next(
+        (part.removeprefix("run=") for part in key.split("/") if part.startswith("run=")), ""
+    )
+    try:
+        validate_run_id(run_id)
+    except ValueError:
+        return None
+    return run_id if key == layout.manifest_key(prefix, run_id) else None
 
 
 def read_manifest(store: ReportStore, run_id: str) -> RunManifest | None:
@@ -136,10 +185,40 @@ def read_manifest(store: ReportStore, run_id: str) -> RunManifest | None:
     document = store.get_json(key)
     if document is None:
         return None
+    return _manifest(key, document)
+
+
+def _manifest(key: str, document: Any) -> RunManifest:
     try:
         return RunManifest.model_validate(document)
     except ValidationError as exc:
         raise LedgerError(f"manifest {key} is not readable: {exc}") from None
+
+
+def update_manifest(
+    store: ReportStore, run_id: str, change: Callable[[RunManifest], RunManifest]
+) -> RunManifest:
+    """Apply ``change`` to the run's manifest by a conditional write: read it
+    with its ETag, put the changed one with If-Match on that ETag. If someone
+    else changed it in between, read it again and apply ``change`` again, so
+    neither change is lost. Returns the manifest as stored."""
+    key = layout.manifest_key(store.prefix, run_id)
+    for _ in range(MANIFEST_UPDATE_ATTEMPTS):
+        stored = store.get_versioned_json(key)
+        if stored is None:
+            raise LedgerError(f"run {run_id} has no manifest to update")
+        manifest = _manifest(key, stored.document)
+        changed = change(manifest)
+        if changed == manifest:
+            return manifest
+        try:
+            store.replace_json(key, changed.to_document(), stored.etag)
+        except ConcurrentUpdateError:
+            continue
+        return changed
+    raise LedgerError(
+        f"manifest {key} changed {MANIFEST_UPDATE_ATTEMPTS} times while being updated; try again"
+    )
 
 
 def read_failure(store: ReportStore, key: str) -> FailureRecord:

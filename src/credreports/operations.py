@@ -15,10 +15,23 @@ from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
 from credreports.errors import DeliveryError
-from credreports.ledger import RunLedger, StoredFailure, read_ledger, read_manifest
+from credreports.ledger import (
+    RunLedger,
+    StoredFailure,
+    read_ledger,
+    read_manifest,
+    update_manifest,
+)
 from credreports.logic.producer import RunRequest, start_listed_run
 from credreports.models.codes import Trigger
-from credreports.models.ids import invalid_account_ids, run_id_for, utc_now
+from credreports.models.echo import echo_all
+from credreports.models.ids import (
+    check_not_in_future,
+    invalid_account_ids,
+    run_id_for,
+    utc_now,
+    validate_run_id,
+)
 from credreports.models.messages import WorkMessage
 from credreports.ports import MessageSender
 
@@ -28,8 +41,14 @@ class InvalidAccountIdsError(ValueError):
 
     def __init__(self, bad: Sequence[object]) -> None:
         self.bad = list(bad)
-        names = ", ".join(repr(item) for item in self.bad)
-        super().__init__(f"not 12-digit account ids: {names}; nothing was sent")
+        super().__init__(f"not 12-digit account ids: {echo_all(self.bad)}; nothing was sent")
+
+
+class InvalidRunIdError(ValueError):
+    """The run id given is malformed or in the future; nothing was sent."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; nothing was sent")
 
 
 @dataclass(frozen=True)
@@ -98,6 +117,11 @@ def enqueue_accounts(
     a replay's are (so the ledger waits for the new outcome)."""
     ids = require_account_ids(account_ids)
     now = now or utc_now()
+    if run_id is not None:
+        try:
+            check_not_in_future(validate_run_id(run_id), now)
+        except ValueError as exc:
+            raise InvalidRunIdError(str(exc)) from None
     manifest = read_manifest(store, run_id) if run_id else None
     if run_id is None or manifest is None:
         # The producer's own logic: manifest first, then the messages.
@@ -110,9 +134,9 @@ def enqueue_accounts(
     ledger = read_ledger(store, run_id)
     missing = tuple(a for a in ids if a not in manifest.accounts)
     if missing:
-        store.put_json(
-            layout.manifest_key(store.prefix, run_id), manifest.with_accounts(missing).to_document()
-        )
+        # If-Match on the manifest read: a producer or another operator
+        # changing it meanwhile loses nothing (credreports.ledger).
+        update_manifest(store, run_id, lambda current: current.with_accounts(missing))
     _send_withdrawn(
         store,
         queue,

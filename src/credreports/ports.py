@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from credreports.adapters.credential_report import CredentialReport
     from credreports.adapters.organization import Account
     from credreports.adapters.queue import Outgoing
+    from credreports.adapters.storage import StoredObject
 
 
 class AccountSource(Protocol):
@@ -47,6 +48,21 @@ class MessageSender(Protocol):
 
     def deliver(self, messages: Sequence[Outgoing]) -> list[tuple[Outgoing, str]]:
         """Send what can be sent; return the rest with why."""
+
+
+class ReportReader(Protocol):
+    """The report bucket as the findings read a run (adapters.storage.ReportStore)."""
+
+    @property
+    def prefix(self) -> str: ...
+
+    def objects(self, prefix: str) -> Iterable[StoredObject]: ...
+
+    def metadata(self, key: str) -> dict[str, str]: ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def get_json(self, key: str) -> Any | None: ...
 
 
 class Publisher(Protocol):

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from credreports.layout import normalise_prefix
+from credreports.models.echo import echo, echo_all
 from credreports.models.ids import invalid_account_ids
 from credreports.models.validation import field_problems
 
@@ -40,14 +41,14 @@ def _split(value: Any) -> Any:
 def _account_list(value: tuple[str, ...]) -> tuple[str, ...]:
     bad = invalid_account_ids(value)
     if bad:
-        raise ValueError(f"not 12-digit account ids: {', '.join(repr(item) for item in bad)}")
+        raise ValueError(f"not 12-digit account ids: {echo_all(bad)}")
     return value
 
 
 def _ou_list(value: tuple[str, ...]) -> tuple[str, ...]:
     bad = [item for item in value if not _OU_ID.match(item)]
     if bad:
-        raise ValueError(f"not OU or root ids (ou-xxxx-xxxxxxxx, r-xxxx): {', '.join(bad)}")
+        raise ValueError(f"not OU or root ids (ou-xxxx-xxxxxxxx, r-xxxx): {echo_all(bad)}")
     return value
 
 
@@ -74,6 +75,13 @@ class ProducerSettings(_Settings):
     include_ou_ids: OuIds = Field(default=(), alias="INCLUDE_OU_IDS")
     exclude_ou_ids: OuIds = Field(default=(), alias="EXCLUDE_OU_IDS")
     exclude_account_ids: AccountIds = Field(default=(), alias="EXCLUDE_ACCOUNT_IDS")
+    # The only rule whose scheduled events start a run. Unset, every scheduled
+    # event is refused (runs start by `credreports start` only).
+    schedule_rule_arn: str = Field(
+        default="",
+        alias="SCHEDULE_RULE_ARN",
+        pattern=r"^$|^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:rule/[A-Za-z0-9._/-]{1,128}$",
+    )
 
 
 class WorkerSettings(_Settings):
@@ -129,7 +137,7 @@ def load(model: type[S], environ: Mapping[str, str]) -> S:
             if problem.kind == "missing":
                 problems.append(f"{name} is not set")
             else:
-                problems.append(f"{name} is invalid ({problem.message}; got {problem.input!r})")
+                problems.append(f"{name} is invalid ({problem.message}; got {echo(problem.input)})")
         raise ConfigurationError("; ".join(problems)) from None
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from credreports import dependencies
 from credreports.logic.producer import ProducerEventError, parse_event, start_run
-from credreports.models.ids import utc_now
+from credreports.models import ids
 from credreports.observability import MetricUnit, logger, metrics, tracer
 
 
@@ -18,7 +18,11 @@ from credreports.observability import MetricUnit, logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring = dependencies.producer()
     try:
-        request = parse_event(event, now=utc_now())
+        # ids.utc_now, looked up at each call: the tests set the clock a
+        # scheduled event is delivered at.
+        request = parse_event(
+            event, now=ids.utc_now(), schedule_rule_arn=wiring.settings.schedule_rule_arn
+        )
     except ProducerEventError as exc:
         # An answer, not an exception: the same event would be refused on
         # each of Lambda's asynchronous retries. A failure to list or send

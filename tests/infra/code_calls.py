@@ -11,7 +11,8 @@ import and no AWS:
    ``getattr`` (the operation may be passed down as an argument).
 2. From the handler's ``lambda_handler`` the code is followed through the
    project's functions and methods: names resolved through the imports, and
-   method calls resolved through the receiver's type where annotations,
+   method calls resolved through the receiver's type where annotations
+   (other than a Protocol, which stands for any implementation),
    dataclass fields, ``self.x = param`` assignments or constructor calls tell
    it. A method call on a receiver of unknown type, or typed by a Protocol
    (credreports.ports: the logic's view of an adapter), counts every project
@@ -236,14 +237,18 @@ class Project:
             )
         if isinstance(annotation, ast.Subscript):
             return self.annotation_class(module, annotation.slice)
+        found: object | None = None
         if isinstance(annotation, ast.Name):
             found = self.resolve(module, annotation.id)
-            return found if isinstance(found, ClassInfo) else None
-        if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
+        elif isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
             owner = self.resolve(module, annotation.value.id)
             if isinstance(owner, ModuleInfo):
                 found = self.resolve(owner.name, annotation.attr)
-                return found if isinstance(found, ClassInfo) else None
+        # A Protocol (credreports.ports) stands for any implementation: its
+        # methods have no body, so a call through it counts as a call of every
+        # project method of that name.
+        if isinstance(found, ClassInfo) and not _is_protocol(found.node):
+            return found
         return None
 
     def classes(self) -> Iterator[ClassInfo]:
@@ -445,6 +450,14 @@ class _Walker:
 def _arguments(function: ast.FunctionDef) -> list[ast.arg]:
     arguments = function.args
     return [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+
+
+def _is_protocol(node: ast.ClassDef) -> bool:
+    return any(
+        (isinstance(base, ast.Name) and base.id == "Protocol")
+        or (isinstance(base, ast.Attribute) and base.attr == "Protocol")
+        for base in node.bases
+    )
 
 
 def _is_self_attribute(node: ast.expr) -> bool:

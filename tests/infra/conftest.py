@@ -13,6 +13,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,13 @@ def tool_environment() -> dict[str, str]:
         CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
     )
     return environment
+
+
+def statements(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """The statements of a policy, every branch of each Fn::If as its own
+    (the policy holds the union of what any deployment gets)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            yield from statements(item["Fn::If"][1:])
+        elif item != {"Ref": "AWS::NoValue"}:
+            yield item

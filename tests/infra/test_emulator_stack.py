@@ -237,6 +237,10 @@ def test_settings_carry_the_parameters(deployed: Deployed) -> None:
     assert producer["EXCLUDE_OU_IDS"] == given("ExcludeOuIds", "")
     assert producer["EXCLUDE_ACCOUNT_IDS"] == given("ExcludeAccountIds", "")
     assert dlq_handler["NOTIFICATION_TOPIC_ARN"] == deployed.outputs["NotificationTopicArn"]
+    # The only rule whose scheduled events the producer accepts: the stack's own.
+    rule = boto3.client("events").describe_rule(Name=f"{deployed.name}-schedule")
+    assert producer["SCHEDULE_RULE_ARN"] == rule["Arn"]
+    assert rule["ScheduleExpression"] == "cron(0 2 * * ? *)"
 
 
 def test_topic_is_encrypted_with_its_own_key_whatever_the_report_encryption(
@@ -280,7 +284,8 @@ def test_bucket_settings_moto_does_not_model_are_in_the_template() -> None:
     )
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
-    (lifecycle,) = bucket["LifecycleConfiguration"]["Rules"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (lifecycle,) = [rule for rule in rules if rule["Id"] == "expire-reports"]
     # Old versions are evidence: kept as long as the current ones.
     assert lifecycle["NoncurrentVersionExpiration"] == {
         "Fn::If": [

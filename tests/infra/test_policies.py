@@ -22,7 +22,7 @@ import pytest
 
 from credreports import layout
 from tests.infra.code_calls import Project, Usage
-from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template
+from tests.infra.conftest import BUCKET_TEMPLATE, SRC, TEMPLATE, load_template, statements
 
 RUNTIME_ACTIONS = frozenset(
     {
@@ -74,18 +74,9 @@ class Function:
 
 
 def _statements(policies: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every statement, with both branches of Fn::If (a role holds the union)."""
-
-    def expand(item: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(item, dict) and "Fn::If" in item:
-            for branch in item["Fn::If"][1:]:
-                yield from expand(branch)
-        elif item != NO_VALUE:
-            yield item
-
+    """Every statement of a role's policies (a role holds every Fn::If branch)."""
     for policy in policies:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            yield from expand(statement)
+        yield from statements(policy["PolicyDocument"]["Statement"])
 
 
 def _actions(statements: Iterator[dict[str, Any]] | tuple[dict[str, Any], ...]) -> set[str]:
@@ -335,8 +326,8 @@ SUFFIXES = {"ProducerRole": "producer", "WorkerRole": "worker", "DlqHandlerRole"
 
 
 def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> None:
-    statements = list(
-        _expand(
+    policy = list(
+        statements(
             load_template(BUCKET_TEMPLATE)["Resources"]["ReportBucketPolicy"]["Properties"][
                 "PolicyDocument"
             ]["Statement"]
@@ -347,7 +338,7 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
         suffix = f"role/${{ManagementStackName}}-{SUFFIXES[function.role]}"
         granted = [
             statement
-            for statement in statements
+            for statement in policy
             if statement["Effect"] == "Allow"
             and any(arn.endswith(suffix) for arn in _principal_arns(statement))
         ]
@@ -359,25 +350,39 @@ def test_logging_account_bucket_grants_each_role_what_it_has_in_the_stack() -> N
         assert _s3_grants(granted) == _s3_grants(in_stack), function.role
 
 
-def test_logging_account_key_lets_the_roles_encrypt_and_never_decrypt() -> None:
-    key = load_template(BUCKET_TEMPLATE)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
-    for statement in _expand(key["Statement"]):
-        roles = _principal_arns(statement)
-        if roles:
-            assert _actions((statement,)) == {"kms:GenerateDataKey"}
-            assert {arn.rpartition("-")[0] for arn in roles} >= {
-                "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}"
-            }
+@pytest.mark.parametrize(
+    ("template", "role_arn"),
+    [
+        (TEMPLATE, "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-"),
+        (
+            BUCKET_TEMPLATE,
+            "arn:${AWS::Partition}:iam::${ManagementAccountId}:role/${ManagementStackName}-",
+        ),
+    ],
+    ids=["template", "report-bucket"],
+)
+def test_report_key_lets_each_role_do_what_its_iam_policy_does_through_s3(
+    template: Any, role_arn: str
+) -> None:
+    # Writers generate data keys; only a role that reads (the producer, its
+    # manifests) decrypts. The key policy says the same as the roles' own.
+    key = load_template(template)["Resources"]["ReportKey"]["Properties"]["KeyPolicy"]
+    in_key: dict[str, set[str]] = {}
+    for statement in statements(key["Statement"]):
+        for arn in _principal_arns(statement):
             assert statement["Condition"]["StringEquals"] == {
                 "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}
             }
+            in_key.setdefault(arn.removeprefix(role_arn), set()).update(_actions((statement,)))
     in_stack = {
-        action
+        SUFFIXES[function.role]: {
+            a for a, service in _granted_kms_uses(function) if service == "s3"
+        }
         for function in FUNCTIONS.values()
-        for action, service in _granted_kms_uses(function)
-        if service == "s3"
     }
-    assert in_stack == {"kms:GenerateDataKey"}
+
+    assert in_key == in_stack
+    assert in_stack["worker"] == {"kms:GenerateDataKey"}
 
 
 def _principal_arns(statement: dict[str, Any]) -> list[str]:
@@ -412,15 +417,6 @@ def _resource_patterns(resource: Any) -> list[str]:
     if "${ReportPrefix}" not in text:
         return [""] if text.endswith(("}", "Arn")) and "/" not in text else [text]
     return [text.split("${ReportPrefix}", 1)[1]]
-
-
-def _expand(items: list[Any]) -> Iterator[dict[str, Any]]:
-    """Statements with every Fn::If branch (a policy holds the union)."""
-    for item in items:
-        if isinstance(item, dict) and "Fn::If" in item:
-            yield from _expand(item["Fn::If"][1:])
-        elif item != NO_VALUE:
-            yield item
 
 
 # ----------------------------------------------------------------- helpers

@@ -19,12 +19,11 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import no_users, seed_organization
 from credreports.models.manifest import ManifestStatus
-from tests.support.builders import scheduled_event
+from tests.support.builders import start_scheduled
 from tests.support.emulator_shortcuts import QueueEmptier, cached_account_listing
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for, read_run
 
-SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
 
 
@@ -51,7 +50,7 @@ def test_ten_thousand_accounts_are_listed_once_under_throttling_and_all_enqueued
     started = time.monotonic()
     with cached_account_listing():
         try:
-            summary = pipeline.start(SCHEDULE)
+            summary = start_scheduled(pipeline)
         finally:
             emptier.stop()
     took = time.monotonic() - started
@@ -69,7 +68,7 @@ def test_ten_thousand_accounts_are_listed_once_under_throttling_and_all_enqueued
     print(f"\n10,000 accounts listed and enqueued under 30% throttling in {took:.0f} s")
 
     # When Lambda invokes the producer again for the same event
-    again = pipeline.start(SCHEDULE)
+    again = start_scheduled(pipeline)
 
     # Then nothing is listed or sent again, and the manifest stays ENQUEUED
     assert again["already_enqueued"] is True and len(set(tokens)) == 500
@@ -89,7 +88,7 @@ def test_a_send_that_fails_partway_records_the_unsent_accounts_and_a_retry_sends
 
     # When the schedule fires, the producer fails after sending what it could
     with pytest.raises(Exception, match="could not send 10 of 30 accounts"):
-        pipeline.start(SCHEDULE)
+        start_scheduled(pipeline)
 
     # Then the manifest is ENQUEUING and names the 10 accounts not sent...
     manifest = read_run(stack.bucket, RUN_ID).manifest
@@ -102,7 +101,7 @@ def test_a_send_that_fails_partway_records_the_unsent_accounts_and_a_retry_sends
     assert not ledger.complete
 
     # When Lambda retries the scheduled event, the run completes
-    summary = pipeline.start(SCHEDULE)
+    summary = start_scheduled(pipeline)
     pipeline.drain()
     assert summary["enqueued"] == 30
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())

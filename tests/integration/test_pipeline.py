@@ -15,7 +15,7 @@ import pytest
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededOrganization, seed_organization
-from tests.support.builders import scheduled_event
+from tests.support.builders import start_scheduled
 from tests.support.emulator import (
     list_keys,
     queue_depth,
@@ -44,7 +44,7 @@ def test_full_run_collects_every_active_account_except_excluded(
     pipeline = LocalPipeline(stack, {"EXCLUDE_ACCOUNT_IDS": excluded})
 
     # When the daily schedule fires
-    summary = pipeline.start(scheduled_event("2026-11-23T02:00:00Z"))
+    summary = start_scheduled(pipeline, "2026-11-23T02:00:00Z")
     pipeline.drain()
 
     # Then exactly the other active accounts have a report at the documented key (README)
@@ -237,9 +237,9 @@ def test_two_runs_the_same_day_keep_both_sets_of_reports(stack: Resources) -> No
     pipeline = LocalPipeline(stack)
 
     # When the schedule fires twice on one day
-    first = pipeline.start(scheduled_event("2026-11-23T02:00:00Z"))
+    first = start_scheduled(pipeline, "2026-11-23T02:00:00Z")
     pipeline.drain()
-    second = pipeline.start(scheduled_event("2026-11-23T14:00:00Z"))
+    second = start_scheduled(pipeline, "2026-11-23T14:00:00Z")
     pipeline.drain()
 
     # Then each run has its own complete set of reports in the same date partition
@@ -254,7 +254,7 @@ def test_run_date_comes_from_the_run_not_the_clock(stack: Resources) -> None:
     # A run scheduled just before midnight stays in its own date partition
     org = seed_organization(1, ous={})
     pipeline = LocalPipeline(stack)
-    summary = pipeline.start(scheduled_event("2026-11-22T23:59:59Z"))
+    summary = start_scheduled(pipeline, "2026-11-22T23:59:59Z")
     pipeline.drain()
     assert datetime.now(UTC).date().isoformat() != "2026-11-22"
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())

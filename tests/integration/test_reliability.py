@@ -14,13 +14,12 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.models.manifest import ManifestStatus
-from tests.support.builders import scheduled_event
+from tests.support.builders import start_scheduled
 from tests.support.chaos import run_chaos
 from tests.support.emulator import list_keys, read_notifications, subscribe_queue_to_topic
 from tests.support.faults import Faults
-from tests.support.ledger import assert_every_account_accounted_for, read_run, run_to_the_end
+from tests.support.ledger import assert_every_account_accounted_for, read_run
 
-SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 RUN_ID = "20261123T020000Z"
 
 
@@ -58,7 +57,9 @@ def test_a_failed_listing_page_is_asked_again_from_its_token_not_from_page_1(
     pipeline = LocalPipeline(stack)
 
     # When the schedule fires
-    summary, outcome = run_to_the_end(pipeline, org.ids(), SCHEDULE)
+    summary = start_scheduled(pipeline)
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
 
     # Then page 3 alone was asked again, and the run is whole
     assert faults.fired["fail:organizations.ListAccounts"] == 1
@@ -76,7 +77,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
 
     # When the schedule fires, the producer fails closed
     with pytest.raises(Exception, match="AccessDeniedException"):
-        pipeline.start(SCHEDULE)
+        start_scheduled(pipeline)
     assert faults.fired["fail:organizations.ListAccounts"] == 1
     sqs = boto3.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=stack.work_queue_url, AttributeNames=["All"])
@@ -87,7 +88,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     assert "AccessDeniedException" in (manifest.error or "")
 
     # When Lambda retries the same scheduled event, the run completes once
-    summary = pipeline.start(SCHEDULE)
+    summary = start_scheduled(pipeline)
     pipeline.drain()
     assert summary["run_id"] == RUN_ID and summary["enqueued"] == 60
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
@@ -101,8 +102,8 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     org = seed_organization(12, direct=True)
     pipeline = LocalPipeline(stack)
 
-    first = pipeline.start(SCHEDULE)
-    second = pipeline.start(SCHEDULE)
+    first = start_scheduled(pipeline)
+    second = start_scheduled(pipeline)
     pipeline.drain()
 
     assert first["run_id"] == second["run_id"] == RUN_ID

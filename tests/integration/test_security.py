@@ -21,12 +21,12 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.models.codes import Reason
-from tests.support.builders import scheduled_event, work_body
+from tests.support.builders import delivered_at, scheduled_event, start_scheduled, work_body
+from tests.support.emulator import list_keys, queue_depth
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 RUN_ID = "20261123T020000Z"
-SCHEDULE = scheduled_event("2026-11-23T02:00:00Z")
 
 
 def refuse_reads(faults: Faults) -> None:
@@ -51,7 +51,7 @@ def test_a_duplicate_delivery_after_the_report_is_stored_leaves_one_version(
     )
     org = seed_organization(3)
     pipeline = LocalPipeline(stack)
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     delivered = pipeline.drain().records["worker"]
     account_id = sorted(org.ids())[1]
     key = layout.report_key("", RUN_ID, account_id)
@@ -129,7 +129,7 @@ def test_dlq_handler_finds_a_stored_report_without_reading_it(
     # Given a run whose reports are stored
     org = seed_organization(2)
     pipeline = LocalPipeline(stack)
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     pipeline.drain()
     reported, other = sorted(org.ids())[:2]
     boto3.client("s3").delete_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, other))
@@ -166,7 +166,7 @@ def test_member_sessions_are_named_after_the_run(stack: Resources) -> None:
     pipeline = LocalPipeline(stack)
 
     # When a scheduled run collects the accounts
-    pipeline.start(SCHEDULE)
+    start_scheduled(pipeline)
     pipeline.drain()
 
     # Then every member session says which run it belongs to
@@ -174,3 +174,39 @@ def test_member_sessions_are_named_after_the_run(stack: Resources) -> None:
     assert set(sessions) == {f"credreports-{RUN_ID}"}
     assert all(re.fullmatch(r"[\w+=,.@-]{2,64}", name) for name in sessions)
     assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
+
+
+FORGED = {
+    "wrong source": ({"source": "my.app"}, "source 'my.app' is not aws.events"),
+    "another rule": (
+        {"resources": ["arn:aws:events:us-east-1:123456789012:rule/someone-elses"]},
+        "do not name the schedule rule",
+    ),
+    "a year ago": ({"time": "2025-11-23T02:00:00Z"}, "more than 2 hours old"),
+    "tomorrow": ({"time": "2026-11-24T02:00:00Z"}, "in the future"),
+}
+
+
+@pytest.mark.parametrize(("forged", "why"), FORGED.values(), ids=FORGED.keys())
+def test_a_forged_scheduled_event_starts_no_run_and_says_why(
+    stack: Resources, forged: dict[str, Any], why: str
+) -> None:
+    # Given an organization and an event that is not the schedule rule's, now
+    org = seed_organization(2)
+    pipeline = LocalPipeline(stack)
+    event = {**scheduled_event("2026-11-23T02:00:00Z"), **forged}
+
+    # When it reaches the producer (at 02:00:30, when the rule's own would)
+    # (answered, not raised: Lambda would retry the same event for nothing)
+    with delivered_at("2026-11-23T02:00:00Z"):
+        refused = pipeline.start(event)
+
+    # Then the producer says why, and wrote and sent nothing
+    assert refused["error"] == "ProducerEventError"
+    assert "no run started" in refused["message"] and why in refused["message"]
+    assert list_keys(stack.bucket, "") == []
+    assert queue_depth(stack.work_queue_url) == 0
+    # ...while the rule's own event starts the run
+    summary = start_scheduled(pipeline, "2026-11-23T02:00:00Z")
+    pipeline.drain()
+    assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())

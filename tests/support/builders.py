@@ -4,13 +4,19 @@ bodies, scheduled events, run manifests, failure records."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from credreports.models.codes import Reason, Trigger
 from credreports.models.failure_record import FailureRecord
 from credreports.models.manifest import ManifestStatus, RunManifest, SkippedAccount
 from credreports.models.messages import parse_work_message
+
+if TYPE_CHECKING:
+    from credreports.local.pipeline import LocalPipeline
 
 RUN_ID = "20261123T020000Z"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -43,6 +49,26 @@ def scheduled_event(at: str = "2026-11-23T02:00:00Z") -> dict[str, Any]:
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/credreports-schedule"],
         "detail": {},
     }
+
+
+@contextmanager
+def delivered_at(event_time: str, delay_seconds: int = 30) -> Iterator[None]:
+    """The producer's clock ``delay_seconds`` after ``event_time``: a
+    scheduled event delivered just after its time, as EventBridge delivers
+    it (the producer refuses one older than its maximum age)."""
+    moment = datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    with mock.patch(
+        "credreports.models.ids.utc_now", return_value=moment + timedelta(seconds=delay_seconds)
+    ):
+        yield
+
+
+def start_scheduled(
+    pipeline: LocalPipeline, at: str = "2026-11-23T02:00:00Z", delay_seconds: int = 30
+) -> dict[str, Any]:
+    """The schedule rule's event for ``at``, delivered to the producer."""
+    with delivered_at(at, delay_seconds):
+        return pipeline.start(scheduled_event(at))
 
 
 def manifest(

@@ -14,6 +14,7 @@ import boto3
 from credreports.local import resources
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.seed import seed_organization
+from tests.support.builders import start_scheduled
 from tests.support.faults import Faults
 from tests.support.ledger import RunOutcome, assert_every_account_accounted_for
 
@@ -77,9 +78,7 @@ def run_chaos(
     worker.handler = faults.crash_mid_batch(worker.handler, rate=crash_rate)
 
     started = time.monotonic()
-    summary = pipeline.start(
-        {"detail-type": "Scheduled Event", "source": "aws.events", "time": SCHEDULED_TIME}
-    )
+    summary = start_scheduled(pipeline, SCHEDULED_TIME)
     pipeline.drain(timeout_seconds=timeout_seconds)
     wall = time.monotonic() - started
 

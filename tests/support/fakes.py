@@ -7,19 +7,39 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credreports.adapters.credential_report import CredentialReport
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
-from credreports.adapters.storage import ReportStore, Versioned
+from credreports.adapters.storage import ReportStore, StoredObject, Versioned
 from credreports.errors import (
     CollectionError,
     ConcurrentUpdateError,
     DeliveryError,
     OrganizationListingError,
 )
+
+_EPOCH = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+class _Objects(dict[str, bytes]):
+    """The bucket's objects by key; called with a prefix, its listing with
+    each key's last write (what ReportStore.objects answers)."""
+
+    def __init__(self, modified: dict[str, datetime]) -> None:
+        super().__init__()
+        self._modified = modified
+
+    def __call__(self, prefix: str) -> Iterator[StoredObject]:
+        return iter(
+            [
+                StoredObject(k, self._modified.get(k, _EPOCH))
+                for k in sorted(self)
+                if k.startswith(prefix)
+            ]
+        )
 
 
 class MemoryStore(ReportStore):
@@ -28,12 +48,20 @@ class MemoryStore(ReportStore):
     def __init__(self, prefix: str = "") -> None:
         self.bucket = "memory"
         self.prefix = prefix
-        self.objects: dict[str, bytes] = {}
+        # When each key was last written: one second apart, in writing order.
+        self.modified: dict[str, datetime] = {}
+        self.objects = _Objects(self.modified)
         self.metadata: dict[str, dict[str, str]] = {}
+        self.writes = 0
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
         self.objects[key] = json.dumps(document, default=str).encode()
+        self._written(key)
         return key
+
+    def _written(self, key: str) -> None:
+        self.writes += 1
+        self.modified[key] = _EPOCH + timedelta(seconds=self.writes)
 
     def put_report(
         self, run_id: str, account_id: str, content: bytes, metadata: dict[str, str]
@@ -45,6 +73,7 @@ class MemoryStore(ReportStore):
         if key not in self.objects:
             self.objects[key] = content
             self.metadata[key] = metadata
+            self._written(key)
         return key
 
     def get_versioned_json(self, key: str) -> Versioned | None:
@@ -63,9 +92,6 @@ class MemoryStore(ReportStore):
             raise ConcurrentUpdateError(f"{key} changed since it was read")
         self.put_json(key, document)
         return self._etag(key)
-
-    def etag(self, key: str) -> str | None:
-        return self._etag(key) if key in self.objects else None
 
     def mark(self, key: str) -> bool:
         if key in self.objects:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,6 +44,20 @@ class Versioned:
 
     document: Any
     etag: str
+
+
+def json_body(document: Any) -> bytes:
+    """A stored JSON document: on one line, because Athena's JSON SerDe reads
+    one document per line (the run_manifests table, template.yaml)."""
+    return json.dumps(document, sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A key as a listing gives it: no metadata, but its LastModified."""
+
+    key: str
+    last_modified: datetime
 
 
 class ReportStore:
@@ -98,7 +113,7 @@ class ReportStore:
         return key
 
     def put_json(self, key: str, document: Any, metadata: dict[str, str] | None = None) -> str:
-        self._put(key, _json_body(document), "application/json", metadata or {})
+        self._put(key, json_body(document), "application/json", metadata or {})
         return key
 
     def get_versioned_json(self, key: str) -> Versioned | None:
@@ -117,7 +132,7 @@ class ReportStore:
         """Write ``document`` at ``key`` only if nothing is there yet; returns
         the new ETag. Raises ConcurrentUpdateError if the key is taken."""
         try:
-            return self._put(key, _json_body(document), "application/json", {}, IfNoneMatch="*")
+            return self._put(key, json_body(document), "application/json", {}, IfNoneMatch="*")
         except ClientError as exc:
             raise ConcurrentUpdateError(f"s3://{self.bucket}/{key} exists already") from exc
 
@@ -127,7 +142,7 @@ class ReportStore:
         ConcurrentUpdateError if someone else changed it in between: read it
         again and redo the change."""
         try:
-            return self._put(key, _json_body(document), "application/json", {}, IfMatch=etag)
+            return self._put(key, json_body(document), "application/json", {}, IfMatch=etag)
         except ClientError as exc:
             raise ConcurrentUpdateError(
                 f"s3://{self.bucket}/{key} changed since it was read (ETag {etag})"
@@ -135,15 +150,8 @@ class ReportStore:
 
     def get_json(self, key: str) -> Any | None:
         """The JSON document at ``key``, or None if there is none."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "404"}:
-                return None
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return json.loads(answer["Body"].read())
+        stored = self.get_versioned_json(key)
+        return None if stored is None else stored.document
 
     def read(self, key: str) -> bytes:
         """The bytes of the object at ``key`` (a report, to copy it elsewhere)."""
@@ -191,15 +199,24 @@ class ReportStore:
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""
+        for stored in self.objects(prefix):
+            yield stored.key
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with its LastModified (all pages)."""
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield StoredObject(item["Key"], item["LastModified"])
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
 
-
-def _json_body(document: Any) -> bytes:
-    return json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+    def metadata(self, key: str) -> dict[str, str]:
+        """The user metadata of the object at ``key`` (a HEAD: no body read)."""
+        try:
+            answer = self._client.head_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        return dict(answer.get("Metadata", {}))

@@ -127,3 +127,53 @@ def depth_rows(work: QueueDepths | None, dead: QueueDepths | None) -> list[tuple
     if dead is not None:
         rows.append(("dead-letter queue", f"visible {dead.visible}, in flight {dead.in_flight}"))
     return rows
+
+
+def printable(value: str) -> str:
+    """``value`` with every control or otherwise invisible character escaped
+    (``\\x1b`` for ESC): values from reports and manifests reach a terminal
+    as text, never as escape sequences."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in value)
+
+
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
+    """Columns aligned under a header; the last column is not padded."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return "\n".join(
+        indent
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
+class CountProgress:
+    """``[####....] done/total noun`` redrawn in place on a terminal; a plain
+    line at most once a second (and at the end) elsewhere."""
+
+    def __init__(self, stream: TextIO, total: int, noun: str) -> None:
+        self.stream = stream
+        self.total = total
+        self.noun = noun
+        self.tty = stream.isatty()
+        self._last_plain_at = 0.0
+        self._drawn = False
+
+    def update(self, done: int, problems: int = 0) -> None:
+        filled = round(BAR_WIDTH * done / max(self.total, 1))
+        text = f"{done}/{self.total} {self.noun}" + (f", {problems} unreadable" if problems else "")
+        if self.tty:
+            self.stream.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {text}\x1b[K")
+            self.stream.flush()
+            self._drawn = True
+            return
+        now = time.monotonic()
+        if done == self.total or now - self._last_plain_at >= PLAIN_INTERVAL_SECONDS:
+            self.stream.write(text + "\n")
+            self._last_plain_at = now
+
+    def finish(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -18,6 +18,7 @@ from credreports.adapters.storage import ReportStore
 from credreports.ledger import RunLedger, outcome_keys, read_ledger
 from credreports.local import stack
 from credreports.local.pipeline import LocalPipeline
+from credreports.local.realistic import RealisticReports, realistic_reports
 from credreports.local.resources import Resources
 from credreports.local.seed import SeededAccount, SeededOrganization, seed_organization
 
@@ -42,8 +43,8 @@ def demo_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
     Every account has a console user with MFA and a deploy user with two
     active access keys (one never rotated away); the others vary by account:
     console users without MFA, an unused key, a deactivated key. moto cannot
-    backdate a key's creation or last use, so "old" and "unused" show as keys
-    that were never used rather than as keys years old."""
+    backdate a key's creation or last use: credreports.local.realistic gives
+    them their ages (by these names)."""
     users: list[str] = []
 
     def user(name: str) -> str:
@@ -66,11 +67,13 @@ def demo_users(iam: Any, account: SeededAccount, index: int) -> list[str]:
             )
 
     console(user("alice.admin"), mfa=True)
+    iam.create_access_key(UserName="alice.admin")
     deploy = user("ci-deploy")
     iam.create_access_key(UserName=deploy)
     iam.create_access_key(UserName=deploy)  # the second key: rotation never finished
     if index % 2 == 0:
         console(user("bob.developer"), mfa=False)
+        iam.create_access_key(UserName="bob.developer")  # created with the user, never used
     if index % 3 == 0:
         iam.create_access_key(UserName=user("legacy-backup"))  # created, never used
     if index % 4 == 1:
@@ -130,6 +133,7 @@ class DemoResult:
     organization: SeededOrganization
     files_written: list[Path]
     elapsed_seconds: float
+    store: ReportStore | None = None  # the run's bucket, while the emulator runs
 
 
 def export(store: ReportStore, ledger: RunLedger, out_dir: Path) -> list[Path]:
@@ -155,7 +159,19 @@ def run_demo(
 ) -> DemoResult:
     """Seed an organization of ``accounts`` accounts (the management account
     included), create the stack, run the pipeline once and export the result.
-    The emulator must be running."""
+    The emulator must be running (in this process: its reports are made
+    realistic, see credreports.local.realistic)."""
+    with realistic_reports() as realism:
+        return _run_demo(accounts, out_dir, on_progress, timeout_seconds, realism)
+
+
+def _run_demo(
+    accounts: int,
+    out_dir: Path,
+    on_progress: Callable[[Progress], None] | None,
+    timeout_seconds: float,
+    realism: RealisticReports,
+) -> DemoResult:
     started = time.monotonic()
     os.environ.update(QUIET_ENVIRONMENT)
     from credreports.observability import logger
@@ -164,6 +180,7 @@ def run_demo(
     suspended = max(1, accounts // 10) if accounts >= 4 else 0
     organization = seed_organization(accounts - 1, suspended=suspended, users=demo_users)
     excluded_ou = organization.ou_ids[EXCLUDED_OU]
+    realism.add(in_scope(organization))
     settings = {
         "EXCLUDE_OU_IDS": excluded_ou,
         "RETRY_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
@@ -209,4 +226,13 @@ def run_demo(
         organization=organization,
         files_written=written,
         elapsed_seconds=time.monotonic() - started,
+        store=store,
     )
+
+
+def in_scope(organization: SeededOrganization) -> list[str]:
+    """The accounts a run of the demo collects: active, outside the excluded
+    OU; the management account first."""
+    management = organization.management_account_id
+    chosen = organization.ids() - organization.under(EXCLUDED_OU) - {management}
+    return [management, *sorted(chosen)]

@@ -16,6 +16,7 @@ from credreports import aws
 from credreports.settings import FUNCTION_SETTINGS, variables
 
 # Powertools' own settings, as the template sets them.
+LOCAL_SCHEDULE_RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/credreports-schedule"
 LOCAL_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "credreports",
     "POWERTOOLS_METRICS_NAMESPACE": "credreports",
@@ -52,6 +53,9 @@ class Resources:
             "REPORT_PREFIX": self.prefix,
             "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "MEMBER_ROLE_NAME": "credreports-member",
+            # The template's rule is <stack>-schedule; locally, the stand-in
+            # whose events the tests send (tests/support/builders.py).
+            "SCHEDULE_RULE_ARN": LOCAL_SCHEDULE_RULE_ARN,
             "RETRY_DELAY_SECONDS": "0",
             # Digest windows of seconds, not minutes: a letter held back as a
             # reminder comes back after the local queue's short visibility timeout.

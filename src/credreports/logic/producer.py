@@ -1,8 +1,18 @@
 """Starting a run (the producer's logic): choose the accounts, write the
-manifest, enqueue one message per account."""
+manifest, enqueue one message per account.
+
+Only the schedule rule's own events start a scheduled run (source
+``aws.events``, the rule's ARN in ``resources``, a ``time`` no older than the
+event may live and not in the future): the run id comes from that time, so a
+forged event could otherwise plant a run that passes for the latest. The
+manifest is created with ``If-None-Match`` and changed only with ``If-Match``
+(credreports.ledger.update_manifest): two producers never overwrite each
+other's run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +21,17 @@ from credreports import layout
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
-from credreports.errors import DeliveryError, OrganizationListingError
+from credreports.errors import ConcurrentUpdateError, DeliveryError, OrganizationListingError
+from credreports.ledger import read_manifest, update_manifest
 from credreports.models.codes import Trigger
-from credreports.models.ids import invalid_account_ids, run_id_for, run_started, utc_now
+from credreports.models.echo import echo, echo_all
+from credreports.models.ids import (
+    RUN_ID_FUTURE_TOLERANCE,
+    invalid_account_ids,
+    run_id_for,
+    run_started,
+    utc_now,
+)
 from credreports.models.manifest import (
     ManifestStatus,
     RunManifest,
@@ -24,6 +42,16 @@ from credreports.models.messages import WorkMessage
 from credreports.observability import MetricUnit, logger, metrics
 from credreports.ports import AccountSource, MessageSender
 from credreports.settings import ProducerSettings
+
+# How late a scheduled event may arrive: EventBridge retries it for up to
+# an hour (the schedule's RetryPolicy), then Lambda keeps an asynchronous
+# invocation for up to an hour (EventInvokeConfig). Older is a replay.
+SCHEDULED_EVENT_MAX_AGE = timedelta(seconds=3600 + 3600)
+# A manual run whose second is taken tries the following ones, this many.
+FREE_RUN_ID_ATTEMPTS = 60
+# A send that failed partway names this many accounts in its error; the
+# manifest's ``unsent`` has them all.
+NAMED_UNSENT = 10
 
 
 class ProducerEventError(ValueError):
@@ -54,7 +82,7 @@ class RunStarted:
     enqueued: int
     skipped_by_state: dict[str, int] = field(default_factory=dict)
     excluded: int = 0
-    # A retried invocation found the run ENQUEUED by an earlier one: nothing sent.
+    # A scheduled event delivered again found its run ENQUEUED: nothing sent.
     already_enqueued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -70,31 +98,21 @@ class RunStarted:
         return answer
 
 
-def parse_event(event: Any, now: datetime) -> RunRequest:
-    """Read a producer event: EventBridge's scheduled event (the run id comes
-    from its ``time``, so a retried invocation reuses it), an empty event (a
-    full run now), or ``{"account_ids": [...]}`` (a manual run of those)."""
+def parse_event(event: Any, now: datetime, schedule_rule_arn: str = "") -> RunRequest:
+    """Read a producer event: the schedule rule's scheduled event (the run id
+    comes from its ``time``, so a retried invocation reuses it), an empty
+    event (a full run now), or ``{"account_ids": [...]}`` (a manual run of
+    those). ProducerEventError says why any other event starts no run."""
     if event is None or event == {}:
         return RunRequest(run_id=run_id_for(now), trigger=Trigger.MANUAL)
     if not isinstance(event, dict):
         raise ProducerEventError(f"event must be a JSON object, got {type(event).__name__}")
     if "detail-type" in event:
-        if event.get("detail-type") != "Scheduled Event":
-            raise ProducerEventError(
-                f"unsupported EventBridge event {event.get('detail-type')!r}; "
-                "expected 'Scheduled Event'"
-            )
-        try:
-            scheduled = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
-        except (KeyError, ValueError):
-            raise ProducerEventError(
-                f"scheduled event has no valid 'time': {event.get('time')!r}"
-            ) from None
-        return RunRequest(run_id=run_id_for(scheduled), trigger=Trigger.SCHEDULE)
-    unknown = sorted(set(event) - {"account_ids"})
+        return _scheduled(event, now, schedule_rule_arn)
+    unknown = sorted(str(key) for key in set(event) - {"account_ids"})
     if unknown:
         raise ProducerEventError(
-            f"unknown event fields {', '.join(unknown)}; expected a scheduled event, "
+            f"unknown event fields {echo_all(unknown)}; expected a scheduled event, "
             'an empty event or {"account_ids": [...]}'
         )
     ids = event["account_ids"]
@@ -102,13 +120,47 @@ def parse_event(event: Any, now: datetime) -> RunRequest:
         raise ProducerEventError("account_ids must be a non-empty list of 12-digit account ids")
     bad = invalid_account_ids(ids)
     if bad:
-        raise ProducerEventError(
-            f"malformed account ids (expected 12 digits): {', '.join(repr(item) for item in bad)}"
-        )
+        raise ProducerEventError(f"malformed account ids (expected 12 digits): {echo_all(bad)}")
     # dict.fromkeys: drop repeats, keep the operator's order.
     return RunRequest(
         run_id=run_id_for(now), trigger=Trigger.MANUAL, account_ids=tuple(dict.fromkeys(ids))
     )
+
+
+def _scheduled(event: dict[str, Any], now: datetime, schedule_rule_arn: str) -> RunRequest:
+    """The run of a scheduled event, if the schedule rule sent it just now."""
+    refused = "scheduled event refused, no run started: "
+    if event.get("detail-type") != "Scheduled Event":
+        raise ProducerEventError(
+            f"unsupported EventBridge event {echo(event.get('detail-type'))}; "
+            "expected 'Scheduled Event'"
+        )
+    if event.get("source") != "aws.events":
+        raise ProducerEventError(f"{refused}source {echo(event.get('source'))} is not aws.events")
+    if not schedule_rule_arn:
+        raise ProducerEventError(f"{refused}SCHEDULE_RULE_ARN is not set")
+    resources = event.get("resources")
+    if not isinstance(resources, list) or schedule_rule_arn not in resources:
+        raise ProducerEventError(
+            f"{refused}resources {echo(resources)} do not name the schedule rule "
+            f"{schedule_rule_arn}"
+        )
+    try:
+        scheduled = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+        if scheduled.tzinfo is None:
+            raise ValueError
+    except (KeyError, ValueError):
+        raise ProducerEventError(
+            f"scheduled event has no valid 'time': {echo(event.get('time'))}"
+        ) from None
+    if scheduled > now + RUN_ID_FUTURE_TOLERANCE:
+        raise ProducerEventError(f"{refused}its time {event['time']} is in the future")
+    if scheduled < now - SCHEDULED_EVENT_MAX_AGE:
+        raise ProducerEventError(
+            f"{refused}its time {event['time']} is more than "
+            f"{int(SCHEDULED_EVENT_MAX_AGE.total_seconds() // 3600)} hours old"
+        )
+    return RunRequest(run_id=run_id_for(scheduled), trigger=Trigger.SCHEDULE)
 
 
 def select_accounts(settings: ProducerSettings, organization: AccountSource) -> Selection:
@@ -132,21 +184,6 @@ def select_accounts(settings: ProducerSettings, organization: AccountSource) -> 
     )
 
 
-def _unique_run(request: RunRequest, store: ReportStore) -> RunRequest:
-    """Two manual runs started within one second would share a run id and each
-    other's keys: move the later one to the next free second. A scheduled run
-    keeps its id, so a retried invocation of the same event is the same run."""
-    if request.trigger is Trigger.SCHEDULE:
-        return request
-    started = run_started(request.run_id)
-    run_id = request.run_id
-    offset = 0
-    while store.exists(layout.manifest_key(store.prefix, run_id)):
-        offset += 1
-        run_id = run_id_for(started + timedelta(seconds=offset))
-    return replace(request, run_id=run_id)
-
-
 def _selection_settings(settings: ProducerSettings) -> SelectionSettings:
     return SelectionSettings(
         include_ou_ids=settings.include_ou_ids,
@@ -165,121 +202,177 @@ def start_run(
     """Start the run the producer was asked for: the accounts of the event, or
     the organization's selected accounts.
 
-    A scheduled event is delivered again when an invocation fails, so a run
-    may find that an earlier invocation got part of the way (its progress
-    markers, layout.progress_key): an ENQUEUED run is left as it is; a run
-    that began sending is listed and sent again in full (a duplicate message
-    writes the same report key once); a run that never sent anything starts
-    over. If the organization cannot be listed completely, nothing is sent,
-    and the manifest says LISTING_FAILED only when nothing was ever sent for
-    the run: a partial list never passes for a complete run, and a run that
-    was enqueued never reads as one that was not."""
+    If the organization cannot be listed completely, nothing is enqueued and
+    the manifest says so (a partial list must never pass for a complete run).
+    LISTING_FAILED is written only where nothing was sent before: a scheduled
+    event delivered again after a send resumes its run (``_resume``) and
+    never lists, so an ENQUEUED run never reads as "nothing enqueued"."""
     if request.account_ids is not None:
         return start_listed_run(request, queue, store)
-    request = _unique_run(request, store)
-    # Only a scheduled run can meet an earlier invocation's work: a manual run
-    # has just been given a run id nobody used.
-    progress = _progress(store, request.run_id) if request.trigger is Trigger.SCHEDULE else set()
-    if ManifestStatus.ENQUEUED in progress:
-        logger.info("run already enqueued by an earlier invocation; nothing sent again")
-        return RunStarted(
-            run_id=request.run_id, trigger=request.trigger.value, enqueued=0, already_enqueued=True
-        )
+    if request.trigger is Trigger.SCHEDULE:
+        resumed = _resume(request, queue, store)
+        if resumed is not None:
+            return resumed
     try:
         selection = select_accounts(settings, organization)
     except OrganizationListingError as exc:
-        if ManifestStatus.ENQUEUING in progress:
-            # An earlier invocation sent messages of this run: its manifest
-            # (ENQUEUING, with the accounts) stays; Lambda's retry lists again.
-            logger.error(
-                "listing failed; the run's manifest keeps what an earlier invocation enqueued",
-                run_id=request.run_id,
-                error=str(exc),
+        error = str(exc)
+
+        def failed(run_id: str) -> RunManifest:
+            return _new_manifest(
+                request,
+                run_id,
+                ManifestStatus.LISTING_FAILED,
+                _selection_settings(settings),
+                error=error,
             )
-            raise
-        failed = RunManifest(
-            run_id=request.run_id,
-            trigger=request.trigger,
-            created_at=utc_now(),
-            status=ManifestStatus.LISTING_FAILED,
-            selection=_selection_settings(settings),
-            error=str(exc),
-        )
-        _write_manifest(store, failed)
-        logger.error("listing failed; nothing enqueued", run_id=request.run_id, error=str(exc))
+
+        written, _ = _create_manifest(request, store, failed)
+        logger.error("listing failed; nothing enqueued", run_id=written.run_id, error=error)
         raise
-    if ManifestStatus.ENQUEUING in progress:
-        logger.warning(
-            "an earlier invocation did not finish sending this run; sending it again in full",
-            run_id=request.run_id,
-        )
     return _enqueue(request, selection, _selection_settings(settings), queue, store)
 
 
-def _progress(store: ReportStore, run_id: str) -> set[ManifestStatus]:
-    """The statuses the run's producer reached, from its markers (listed, not read)."""
-    found = set()
-    for key in store.keys(layout.progress_prefix(store.prefix, run_id)):
-        name = key.rpartition("/")[2]
-        if name in ManifestStatus.__members__:
-            found.add(ManifestStatus(name))
-    return found
-
-
-def _write_manifest(store: ReportStore, manifest: RunManifest, etag: str | None = None) -> str:
-    """Write ``manifest``: created if there is none, else replaced only if it
-    is still the object with ``etag`` (by default, the one listed now).
-    Returns the new ETag; ConcurrentUpdateError if another writer got there
-    in between (Lambda's retry of the producer then starts from what is there)."""
-    key = layout.manifest_key(store.prefix, manifest.run_id)
-    current = etag if etag is not None else store.etag(key)
-    if current is None:
-        return store.create_json(key, manifest.to_document())
-    return store.replace_json(key, manifest.to_document(), current)
-
-
-def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted:
-    """A run of the accounts named in ``request`` (a manual run, or
-    ``credreports enqueue`` without ``--run``): the organization is not read."""
-    accounts = request.account_ids
-    if accounts is None:
-        raise ProducerEventError("a listed run needs its account ids")
-    request = _unique_run(request, store)
-    selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
-    return _enqueue(request, selection, SelectionSettings(), queue, store)
-
-
-def _enqueue(
+def _new_manifest(
     request: RunRequest,
-    selection: Selection,
-    selection_settings: SelectionSettings,
-    queue: MessageSender,
-    store: ReportStore,
-) -> RunStarted:
-    """Write the run manifest as ENQUEUING, send one message per account,
-    then mark it ENQUEUED.
-
-    The manifest is written first so that ``status`` can always compare what
-    was meant to be collected with what was. If some messages cannot be sent,
-    the manifest stays ENQUEUING and names them (``unsent``), and
-    DeliveryError is raised so that Lambda invokes the producer again."""
-    manifest = RunManifest(
-        run_id=request.run_id,
+    run_id: str,
+    status: ManifestStatus,
+    selection: SelectionSettings,
+    **fields: Any,
+) -> RunManifest:
+    """A manifest of ``request``'s run under ``run_id``, created now."""
+    return RunManifest(
+        run_id=run_id,
         trigger=request.trigger,
         created_at=utc_now(),
-        status=ManifestStatus.ENQUEUING,
-        selection=selection_settings,
-        accounts=tuple(selection.accounts),
-        skipped=tuple(
-            SkippedAccount(account_id=account_id, state=state)
-            for account_id, state in selection.skipped.items()
-        ),
-        excluded=tuple(selection.excluded),
+        status=status,
+        selection=selection,
+        **fields,
     )
-    etag = _write_manifest(store, manifest)
-    store.mark(layout.progress_key(store.prefix, request.run_id, ManifestStatus.ENQUEUING))
+
+
+def _create_manifest(
+    request: RunRequest, store: ReportStore, manifest: Callable[[str], RunManifest]
+) -> tuple[RunManifest, str]:
+    """Create the run's manifest with If-None-Match; returns the manifest as
+    written (its run id may have moved on) and its ETag.
+
+    A manual run whose second is taken moves to the next free second. A
+    scheduled run keeps its id (a retried invocation is the same run): it
+    may replace only a manifest that says the listing failed, read with its
+    ETag and replaced with If-Match; any other manifest is a concurrent
+    invocation's, and ConcurrentUpdateError says so."""
+    started = run_started(request.run_id)
+    attempts = 1 if request.trigger is Trigger.SCHEDULE else FREE_RUN_ID_ATTEMPTS
+    for offset in range(attempts):
+        run_id = run_id_for(started + timedelta(seconds=offset))
+        key = layout.manifest_key(store.prefix, run_id)
+        written = manifest(run_id)
+        try:
+            return written, store.create_json(key, written.to_document())
+        except ConcurrentUpdateError:
+            if request.trigger is not Trigger.SCHEDULE:
+                continue
+        existing = store.get_versioned_json(key)
+        if existing is not None and existing.document.get("status") == "LISTING_FAILED":
+            return written, store.replace_json(key, written.to_document(), existing.etag)
+        raise ConcurrentUpdateError(f"run {run_id} is being started by another invocation")
+    raise ConcurrentUpdateError(
+        f"no free run id in the {attempts} seconds from {request.run_id}: try again"
+    )
+
+
+def _resume(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted | None:
+    """A scheduled event delivered again (EventBridge delivers at least once,
+    Lambda retries a failed invocation): the run its manifest describes is
+    finished (ENQUEUED: nothing to do) or sent again (ENQUEUING: an invocation
+    died while sending; a message sent twice only finds its report stored).
+    None when there is no run yet, or only a failed listing to retry."""
+    # Listed first: reading a key that does not exist needs ListBucket on the
+    # whole bucket to answer 404 rather than 403; listing needs it on runs/ only.
+    if not store.exists(layout.manifest_key(store.prefix, request.run_id)):
+        return None
+    manifest = read_manifest(store, request.run_id)
+    if manifest is None or manifest.status is ManifestStatus.LISTING_FAILED:
+        return None
+    sent: tuple[str, ...] = ()
+    if manifest.status is ManifestStatus.ENQUEUING:
+        # The accounts a failed send recorded, or all of them when the
+        # invocation died before it could say.
+        sent = manifest.unsent or manifest.accounts
+        _send_and_mark(request, manifest, sent, queue, store)
+    logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
+    return RunStarted(
+        run_id=request.run_id,
+        trigger=request.trigger.value,
+        enqueued=len(sent),
+        skipped_by_state=manifest.skipped_by_state(),
+        excluded=len(manifest.excluded),
+        already_enqueued=manifest.status is ManifestStatus.ENQUEUED,
+    )
+
+
+def _change_manifest(
+    store: ReportStore,
+    manifest: RunManifest,
+    change: Callable[[RunManifest], RunManifest],
+    etag: str = "",
+) -> None:
+    """Apply ``change`` with If-Match on the ETag the producer wrote (no
+    read); if the manifest changed since (``enqueue --run`` added accounts),
+    read it again and apply ``change`` to what is there."""
+    if etag:
+        key = layout.manifest_key(store.prefix, manifest.run_id)
+        try:
+            store.replace_json(key, change(manifest).to_document(), etag)
+            return
+        except ConcurrentUpdateError:
+            pass
+    update_manifest(store, manifest.run_id, change)
+
+
+def _send_and_mark(
+    request: RunRequest,
+    manifest: RunManifest,
+    accounts: tuple[str, ...] | list[str],
+    queue: MessageSender,
+    store: ReportStore,
+    etag: str = "",
+) -> None:
+    """Send ``accounts`` and mark the manifest ENQUEUED. If some cannot be
+    sent, the manifest stays ENQUEUING and names them (``unsent``, which
+    ``status`` shows), and DeliveryError is raised: Lambda invokes the
+    producer again, and the retry sends just those."""
+    failed = _send(request, accounts, queue)
+    if not failed:
+
+        def enqueued(current: RunManifest) -> RunManifest:
+            return current.model_copy(
+                update={"status": ManifestStatus.ENQUEUED, "unsent": (), "error": None}
+            )
+
+        _change_manifest(store, manifest, enqueued, etag)
+        return
+    unsent = tuple(message.key for message, _ in failed)
+    named = ", ".join(f"{message.key} ({reason})" for message, reason in failed[:NAMED_UNSENT])
+    more = f" and {len(failed) - NAMED_UNSENT} more" if len(failed) > NAMED_UNSENT else ""
+    problem = f"could not send {len(failed)} of {len(accounts)} accounts: {named}{more}"
+
+    def not_sent(current: RunManifest) -> RunManifest:
+        return current.model_copy(update={"unsent": unsent, "error": problem})
+
+    _change_manifest(store, manifest, not_sent, etag)
+    metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
+    logger.error("run partly enqueued", run_id=request.run_id, unsent=len(failed))
+    raise DeliveryError(f"{problem} (queue {queue.url})")
+
+
+def _send(
+    request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender
+) -> list[tuple[Outgoing, str]]:
+    """Send one message per account; returns those that could not be sent."""
     enqueued_at = utc_now()
-    failed = queue.deliver(
+    return queue.deliver(
         [
             Outgoing(
                 key=account_id,
@@ -291,21 +384,51 @@ def _enqueue(
                     enqueued_at=enqueued_at,
                 ).to_body(),
             )
-            for account_id in selection.accounts
+            for account_id in accounts
         ]
     )
-    if failed:
-        names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
-        problem = f"could not send {len(failed)} of {len(selection.accounts)} accounts: {names}"
-        unsent = manifest.model_copy(
-            update={"unsent": tuple(message.key for message, _ in failed), "error": problem}
+
+
+def start_listed_run(request: RunRequest, queue: MessageSender, store: ReportStore) -> RunStarted:
+    """A run of the accounts named in ``request`` (a manual run, or
+    ``credreports enqueue`` without ``--run``): the organization is not read."""
+    accounts = request.account_ids
+    if accounts is None:
+        raise ProducerEventError("a listed run needs its account ids")
+    selection = Selection(accounts=list(accounts), skipped={}, excluded=[])
+    return _enqueue(request, selection, SelectionSettings(), queue, store)
+
+
+def _enqueue(
+    request: RunRequest,
+    selection: Selection,
+    selection_settings: SelectionSettings,
+    queue: MessageSender,
+    store: ReportStore,
+) -> RunStarted:
+    """Create the run manifest (ENQUEUING), send one message per account,
+    then mark the manifest ENQUEUED (or name the accounts not sent).
+
+    The manifest is written first so that ``status`` can always compare what
+    was meant to be collected with what was."""
+
+    def manifest_for(run_id: str) -> RunManifest:
+        return _new_manifest(
+            request,
+            run_id,
+            ManifestStatus.ENQUEUING,
+            selection_settings,
+            accounts=tuple(selection.accounts),
+            skipped=tuple(
+                SkippedAccount(account_id=account_id, state=state)
+                for account_id, state in selection.skipped.items()
+            ),
+            excluded=tuple(selection.excluded),
         )
-        _write_manifest(store, unsent, etag)
-        metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
-        logger.error("run partly enqueued", run_id=request.run_id, unsent=len(failed))
-        raise DeliveryError(f"{problem} (queue {queue.url})")
-    _write_manifest(store, manifest.model_copy(update={"status": ManifestStatus.ENQUEUED}), etag)
-    store.mark(layout.progress_key(store.prefix, request.run_id, ManifestStatus.ENQUEUED))
+
+    manifest, etag = _create_manifest(request, store, manifest_for)
+    request = replace(request, run_id=manifest.run_id)
+    _send_and_mark(request, manifest, selection.accounts, queue, store, etag)
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
 from credreports.models.codes import Reason, Trigger
+from credreports.models.echo import echo
 from credreports.models.ids import (
     AccountId,
     RunId,
     UtcTimestamp,
+    check_not_in_future,
     utc_now,
     validate_account_id,
     validate_run_id,
@@ -33,6 +36,9 @@ from credreports.models.validation import Message, field_problems
 MESSAGE_VERSION = 1
 # SQS accepts 256 KiB; ours are ~200 bytes. Anything far bigger is not ours.
 MAX_BODY_BYTES = 8 * 1024
+# A field path as our models name them; anything else (an unexpected field
+# the sender made up) is quoted bounded.
+_FIELD_PATH = re.compile(r"[a-z_][a-z0-9_.]{0,39}")
 
 
 class WorkMessage(Message):
@@ -78,11 +84,15 @@ class InvalidMessageError(ValueError):
 
 
 def _describe(error: ValidationError) -> str:
+    """Every problem, each naming its field. The sender chose the field names
+    and values: each is quoted bounded (credreports.models.echo)."""
     problems = []
     for problem in field_problems(error):
         where = problem.field or "body"
+        if not _FIELD_PATH.fullmatch(where):
+            where = echo(where)
         if problem.kind == "literal_error" and problem.field == "v":
-            problems.append(f"v: unknown message version {problem.input!r} (supported: 1)")
+            problems.append(f"v: unknown message version {echo(problem.input)} (supported: 1)")
         elif problem.kind == "extra_forbidden":
             problems.append(f"{where}: unexpected field")
         elif problem.kind == "missing":
@@ -108,13 +118,24 @@ def _load_object(body: str) -> dict[str, Any]:
     return data
 
 
+def _not_in_future(message: WorkMessage) -> WorkMessage:
+    try:
+        check_not_in_future(message.run_id, utc_now())
+    except ValueError as exc:
+        raise InvalidMessageError(f"run_id: {exc}") from None
+    return message
+
+
 def parse_work_message(body: str) -> WorkMessage:
-    """Parse a work queue body, or raise InvalidMessageError naming the problem."""
+    """Parse a work queue body, or raise InvalidMessageError naming the
+    problem. A run id in the future is refused too: its reports would make a
+    run nobody started look like the latest."""
     data = _load_object(body)
     try:
-        return WorkMessage.model_validate(data)
+        message = WorkMessage.model_validate(data)
     except ValidationError as exc:
         raise InvalidMessageError(_describe(exc)) from None
+    return _not_in_future(message)
 
 
 def parse_dead_letter(body: str) -> WorkMessage:
@@ -123,9 +144,10 @@ def parse_dead_letter(body: str) -> WorkMessage:
     data = _load_object(body)
     model: type[WorkMessage] = DeadLetterMessage if "failure" in data else WorkMessage
     try:
-        return model.model_validate(data)
+        message = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidMessageError(_describe(exc)) from None
+    return _not_in_future(message)
 
 
 def salvage_ids(body: str) -> tuple[str | None, str | None]:
@@ -142,5 +164,5 @@ def salvage_ids(body: str) -> tuple[str | None, str | None]:
     with contextlib.suppress(ValueError):
         account = validate_account_id(str(data.get("account_id")))
     with contextlib.suppress(ValueError):
-        run = validate_run_id(str(data.get("run_id")))
+        run = check_not_in_future(validate_run_id(str(data.get("run_id"))), utc_now())
     return account, run

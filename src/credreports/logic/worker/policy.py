@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from credreports import layout
 from credreports.adapters.queue import Outgoing
 from credreports.errors import CollectionError, ReportNotReady
 from credreports.models.codes import Reason
@@ -159,7 +160,7 @@ class AccountCollector:
                 message.account_id,
                 report.content,
                 metadata={
-                    "generated-time": report.generated_time.isoformat(),
+                    layout.GENERATED_TIME_METADATA: report.generated_time.isoformat(),
                     "run-id": message.run_id,
                     "attempts": str(attempts),
                     "trigger": message.trigger.value,

@@ -1,13 +1,18 @@
-"""--bucket-profile: the report bucket read with another profile's credentials
-(the bucket in a logging account), everything else with the usual ones."""
+"""Operator commands and issue 10: --bucket-profile (the report bucket read
+with another profile's credentials, the bucket in a logging account), and a
+run id in the future refused before anything is sent."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from credreports import cli
+from credreports.models.ids import run_id_for
 from tests.support.deployed import Deployed, RunCli
+from tests.support.emulator import list_keys, queue_depth
 from tests.support.faults import Faults
 from tests.support.ledger import run_to_the_end
 
@@ -53,3 +58,21 @@ def test_an_unknown_bucket_profile_is_invalid_input(
 
     assert result.code == 2
     assert "--bucket-profile" in result.err and "nope" in result.err
+
+
+def test_enqueue_into_a_run_in_the_future_is_refused_and_sends_nothing(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a run id a year ahead (a typo: 2027 for 2026)
+    future = run_id_for(datetime.now(UTC) + timedelta(days=365))
+    account = sorted(deployed.organization.ids())[0]
+
+    # When the operator enqueues an account into it
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["enqueue", account, "--run", future, *deployed.target])
+
+    # Then the command exits 2, says why, and nothing was sent or written
+    assert refused.value.code == 2
+    assert "in the future" in capsys.readouterr().err
+    assert queue_depth(deployed.resources.work_queue_url) == 0
+    assert list_keys(deployed.resources.bucket, "") == []
