@@ -58,9 +58,8 @@ def floor_requests(accounts: int, deliveries: int = 2, batch: int = 10) -> dict[
         "sts.AssumeRole": 1.0,
         "iam.GenerateCredentialReport": 2.0,
         "iam.GetCredentialReport": 1.0,
-        # The report; the run's manifest (ENQUEUING, then ENQUEUED) and the
-        # producer's two progress markers.
-        "s3.PutObject": 1.0 + 4 / accounts,
+        # The report, and the run's manifest (created ENQUEUING, then ENQUEUED).
+        "s3.PutObject": 1.0 + 2 / accounts,
         "organizations.ListAccounts": math.ceil(accounts / 20) / accounts,
         # The producer's send, and each re-enqueue of a batch.
         "sqs.SendMessageBatch": batches * deliveries / accounts,
