@@ -10,20 +10,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.support.reports import COLUMNS
+
 from credreports.local.event_source import sqs_event
 from credreports.models.codes import Trigger
 from credreports.models.messages import WorkMessage
 
 REGION = "us-east-1"
 # The 22 columns of IAM's credential report, in AWS's order.
-REPORT_COLUMNS = (
-    "user,arn,user_creation_time,password_enabled,password_last_used,"
-    "password_last_changed,password_next_rotation,mfa_active,access_key_1_active,"
-    "access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,"
-    "access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"
-    "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,"
-    "cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
-)
+REPORT_COLUMNS = ",".join(COLUMNS)
 
 
 def synthetic_report(account_id: str, users: int, seed: int = 0) -> str:
