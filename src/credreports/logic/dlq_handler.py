@@ -281,9 +281,11 @@ class FailureRecorder:
             return None
         metrics.add_metric(name="DigestsHeldBack", unit=MetricUnit.Count, value=1)
         markers = set(self.store.keys(layout.digest_prefix(self.store.prefix, run_id)))
-        # A reminder that came back before the window ended goes back again.
+        # This window's reminder, back before the window ended, goes back again.
+        # One held in an earlier window has done its job: this window's digest
+        # went out after it was held, counting what it stood for.
         for item in items:
-            if any(key.endswith(f".reminder.{item.record.message_id}") for key in markers):
+            if marker(f"reminder.{item.record.message_id}") in markers:
                 return item
         reminder = items[0]
         if not any(key.startswith(marker("reminder.")) for key in markers) and self.store.mark(
