@@ -29,6 +29,12 @@ REPORT_SECONDS = 3.0
 INLINE_WAITS = ("0", "2", "5", "10")
 INLINE_RETRY_DELAY = 10
 INLINE_ACCOUNTS = 30
+# The batching-window comparison: MaximumBatchingWindowInSeconds of the
+# worker's event source, with first attempts arriving over WINDOW_SPREAD s.
+BATCHING_WINDOWS = (0.0, 2.0, 5.0)
+WINDOW_ACCOUNTS = 100
+WINDOW_SPREAD = 30.0
+WINDOW_RETRY_DELAY = 5
 
 
 def main() -> None:
@@ -39,6 +45,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--inline-wait", default=None, help="INLINE_WAIT_SECONDS for the worker")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only",
+        choices=["batching-window"],
+        help="run one scenario and merge its figures into the output file",
+    )
     args = parser.parse_args()
 
     # The functions' JSON logs would drown the table.
@@ -51,14 +62,57 @@ def main() -> None:
     emulator = emulator_module.start()
     try:
         default_session()
-        counter = RequestCounter()
-        results = run(emulator, counter, args, environment)
+        if args.only == "batching-window":
+            window = run_batching_window(emulator)
+        else:
+            counter = RequestCounter()
+            results = run(emulator, counter, args, environment)
     finally:
         emulator_module.stop(emulator)
+    if args.only == "batching-window":
+        # The other figures stay as the last full run left them.
+        previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+        args.output.write_text(
+            json.dumps({**previous, "batching_window": window}, indent=2, sort_keys=True) + "\n"
+        )
+        print_batching_window(window)
+        print(f"\nmerged into: {args.output}  ({time.perf_counter() - began:.0f} s)")
+        return
     results["bench_wall_seconds"] = time.perf_counter() - began
     args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print_table(results)
+    print_batching_window(results["batching_window"])
     print(f"\nwritten: {args.output}  ({results['bench_wall_seconds']:.0f} s)")
+
+
+def run_batching_window(emulator: emulator_module.Emulator) -> dict[str, Any]:
+    step(
+        f"batching window: {WINDOW_ACCOUNTS} accounts arriving over {WINDOW_SPREAD:.0f} s, "
+        f"RETRY_DELAY_SECONDS {WINDOW_RETRY_DELAY}, windows "
+        + ", ".join(f"{w:g}" for w in BATCHING_WINDOWS)
+        + " s"
+    )
+    return scenarios.batching_window(
+        emulator,
+        BATCHING_WINDOWS,
+        accounts=WINDOW_ACCOUNTS,
+        spread_seconds=WINDOW_SPREAD,
+        retry_delay=WINDOW_RETRY_DELAY,
+    )
+
+
+def print_batching_window(window: dict[str, Any]) -> None:
+    print(
+        f"\nbatching window ({window['accounts']} accounts arriving over "
+        f"{window['spread_seconds']:.0f} s, RETRY_DELAY_SECONDS {window['retry_delay_seconds']}, "
+        f"{window['deliveries_per_account']} deliveries per account):"
+    )
+    print("  window s  worker invocations/account  records/invocation  run wall s")
+    for w in window["windows"].values():
+        print(
+            f"  {w['window_seconds']:>8g}  {w['worker_invocations_per_account']:>26.3f}  "
+            f"{w['records_per_invocation']:>18.2f}  {w['wall_seconds']:>10.1f}"
+        )
 
 
 def step(name: str) -> None:
@@ -147,6 +201,8 @@ def run(
         for _ in range(3)
     ]
 
+    batching = run_batching_window(emulator)
+
     step(f"producer over {args.producer_accounts} accounts")
     producer = scenarios.producer_10000(emulator, counter, args.producer_accounts)
 
@@ -202,6 +258,7 @@ def run(
             },
         },
         "inline_wait": inline,
+        "batching_window": batching,
         "inline_wait_setup": {
             "report_seconds": REPORT_SECONDS,
             "retry_delay_seconds": INLINE_RETRY_DELAY,

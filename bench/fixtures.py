@@ -105,17 +105,22 @@ def random_account_ids(count: int, rng: random.Random) -> list[str]:
     return [f"{rng.randrange(10**11, 10**12):012d}" for _ in range(count)]
 
 
+def work_body(account_id: str, run_id: str) -> str:
+    """A first-attempt work message, as the producer sends it."""
+    return WorkMessage(
+        account_id=account_id,
+        run_id=run_id,
+        attempt=0,
+        trigger=Trigger.SCHEDULE,
+        enqueued_at=datetime.now(UTC),
+    ).to_body()
+
+
 def worker_event(account_ids: list[str], run_id: str, queue_arn: str) -> dict[str, Any]:
     """The SQS event Lambda would deliver for first-attempt messages."""
     messages = []
     for account_id in account_ids:
-        body = WorkMessage(
-            account_id=account_id,
-            run_id=run_id,
-            attempt=0,
-            trigger=Trigger.SCHEDULE,
-            enqueued_at=datetime.now(UTC),
-        ).to_body()
+        body = work_body(account_id, run_id)
         messages.append(
             {
                 "MessageId": str(uuid.uuid4()),
@@ -130,67 +135,3 @@ def worker_event(account_ids: list[str], run_id: str, queue_arn: str) -> dict[st
 
 def dumps(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True)
-
-
-def aws_like_account_listing() -> None:
-    """ListAccounts as AWS answers it: 20 accounts a page. moto builds and sorts
-    the whole organization for every page (a quadratic listing that is the
-    emulator's cost, not the producer's), so the sorted list is kept while the
-    organization does not change."""
-    from moto.organizations import utils
-    from moto.organizations.models import OrganizationsBackend
-    from moto.utilities.paginator import paginate
-
-    utils.PAGINATION_MODEL["list_accounts"]["limit_default"] = 20
-    if getattr(OrganizationsBackend.list_accounts, "bench_patched", False):
-        return
-    cache: dict[tuple[int, int, str, str], list[Any]] = {}
-
-    def list_accounts(self: OrganizationsBackend) -> list[Any]:
-        # The bench never changes an account once listed; a reset or a new
-        # account changes the key.
-        key = (id(self), len(self.accounts), self.accounts[0].id, self.accounts[-1].id)
-        if key not in cache:
-            cache.clear()
-            described = [account.describe() for account in self.accounts]
-            cache[key] = sorted(described, key=lambda x: x["JoinedTimestamp"])
-        return cache[key]
-
-    patched = paginate(pagination_model=utils.PAGINATION_MODEL)(list_accounts)
-    patched.bench_patched = True  # type: ignore[attr-defined]
-    OrganizationsBackend.list_accounts = patched  # type: ignore[method-assign]
-
-
-class QueueEmptier:
-    """Takes messages out of a moto queue as they arrive, in-process. moto's
-    SendMessageBatch scans the whole queue on every call (0.24 s at depth 0,
-    1.7 s at depth 1,000 here), so 10,000 messages left in place would time
-    the emulator, not the producer. Counts what it removed."""
-
-    def __init__(self, queue_name: str) -> None:
-        import threading
-
-        from moto.backends import get_backend
-        from moto.core.models import DEFAULT_ACCOUNT_ID
-
-        self._queue = get_backend("sqs")[DEFAULT_ACCOUNT_ID][REGION].queues[queue_name]
-        self.removed = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _take(self) -> None:
-        messages = self._queue._messages
-        count = len(messages)
-        del messages[:count]  # appends made meanwhile stay in the same list
-        self.removed += count
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self._take()
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        self._take()
-        return self.removed

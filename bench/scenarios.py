@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from tests.support import emulator_shortcuts
 from tests.support.faults import iam_builds_reports
 
 from bench import fixtures
@@ -57,7 +58,8 @@ def floor_requests(accounts: int, deliveries: int = 2, batch: int = 10) -> dict[
         "sts.AssumeRole": 1.0,
         "iam.GenerateCredentialReport": 2.0,
         "iam.GetCredentialReport": 1.0,
-        "s3.PutObject": 1.0 + 1 / accounts,  # the report, and the run's manifest
+        # The report, and the run's manifest (created ENQUEUING, then ENQUEUED).
+        "s3.PutObject": 1.0 + 2 / accounts,
         "organizations.ListAccounts": math.ceil(accounts / 20) / accounts,
         # The producer's send, and each re-enqueue of a batch.
         "sqs.SendMessageBatch": batches * deliveries / accounts,
@@ -87,7 +89,7 @@ def happy_path(
     latency of each account (first Generate to report stored) is measured."""
     fresh(emulator)
     ids = sorted(seed_organization(accounts - 1, ous={}, direct=True).ids())  # + management
-    fixtures.aws_like_account_listing()
+    emulator_shortcuts.aws_like_account_listing()
     stack = resources.create("bench", visibility_timeout=30, max_receive_count=3)
     delay = Latency(latency) if latency else None
     stored_at: dict[str, float] = {}
@@ -299,13 +301,13 @@ def producer_10000(emulator: Emulator, counter: RequestCounter, accounts: int) -
     seeding = time.perf_counter()
     seed_organization(accounts - 1, ous={}, users=no_users, direct=True)
     seeded_seconds = time.perf_counter() - seeding
-    fixtures.aws_like_account_listing()
+    emulator_shortcuts.aws_like_account_listing()
     stack = resources.create("bench")
     os.environ.update(stack.environment())
     dependencies.reset()
     lambda_handler = checkout.lambda_handler("producer.app.lambda_handler")
 
-    emptier = fixtures.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
+    emptier = emulator_shortcuts.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
     mark = counter.snapshot()
     started = time.perf_counter()
     try:
@@ -395,3 +397,90 @@ def without_credential_cache() -> Iterator[None]:
         yield
     finally:
         credential_report.REFRESH_MARGIN = saved
+
+
+def batching_window(
+    emulator: Emulator,
+    windows: tuple[float, ...],
+    accounts: int = 100,
+    spread_seconds: float = 10.0,
+    retry_delay: int = 5,
+) -> dict[str, Any]:
+    """Worker invocations per account when messages arrive spread over time, as
+    re-enqueues do on AWS (each batch's re-enqueues come back with the retry
+    delay, interleaved with everyone else's), for each batching window. The
+    first attempts trickle in over ``spread_seconds``; moto completes a report
+    on its second poll, so each account is delivered twice."""
+    results: dict[str, Any] = {}
+    for window in windows:
+        fresh(emulator)
+        ids = [f"{200000000000 + index}" for index in range(accounts)]
+        # Visibility longer than a window: gathered records must not come back meanwhile.
+        stack = resources.create("bench", visibility_timeout=60, max_receive_count=3)
+        pipeline = LocalPipeline(
+            stack,
+            {"RETRY_DELAY_SECONDS": str(retry_delay)},
+            worker_batching_window_seconds=window,
+        )
+        feeder = _Trickle(stack.work_queue_url, ids, spread_seconds)
+        started = time.perf_counter()
+        feeder.start()
+        while feeder.is_alive():
+            pipeline.drain(timeout_seconds=600)
+        stats = pipeline.drain(timeout_seconds=600)
+        elapsed = time.perf_counter() - started
+        reports = [
+            key
+            for key in _keys(stack.bucket)
+            if key.startswith("reports/") and layout.account_from_key(key) in set(ids)
+        ]
+        assert len(reports) == accounts, (len(reports), accounts)
+        invocations = stats.invocations.get("worker", 0)
+        results[f"{window:g}"] = {
+            "window_seconds": window,
+            "worker_invocations": invocations,
+            "worker_invocations_per_account": invocations / accounts,
+            "records_per_invocation": stats.records.get("worker", 0) / invocations,
+            "wall_seconds": elapsed,
+        }
+    return {
+        "accounts": accounts,
+        "spread_seconds": spread_seconds,
+        "retry_delay_seconds": retry_delay,
+        "deliveries_per_account": 2,
+        "windows": results,
+    }
+
+
+class _Trickle:
+    """Sends one first-attempt work message at a time, evenly over ``seconds``."""
+
+    def __init__(self, queue_url: str, accounts: list[str], seconds: float) -> None:
+        import threading
+
+        self._queue_url = queue_url
+        self._accounts = accounts
+        self._pause = seconds / max(1, len(accounts))
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        sqs = aws.client("sqs")
+        for account in self._accounts:
+            body = fixtures.work_body(account, RUN_ID)
+            sqs.send_message(QueueUrl=self._queue_url, MessageBody=body)
+            time.sleep(self._pause)
+
+
+def _keys(bucket: str) -> list[str]:
+    s3 = aws.client("s3")
+    return [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    ]

@@ -6,9 +6,11 @@ environment (the local loop, tests) gets fresh clients.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+from credreports import aws
 from credreports.adapters.credential_report import CredentialReports, MemberSessions
 from credreports.adapters.notifications import Notifier
 from credreports.adapters.organization import Organization
@@ -27,11 +29,14 @@ from credreports.settings import (
     worker_settings,
 )
 
+# Kept back from the producer's time for writing the manifest and sending
+# 10,000 messages (1,000 SendMessageBatch calls) after the listing.
+LISTING_MARGIN_SECONDS = 180.0
+
 
 @dataclass(frozen=True)
 class ProducerDependencies:
     settings: ProducerSettings
-    organization: Organization
     queue: Queue
     store: ReportStore
 
@@ -40,7 +45,6 @@ class ProducerDependencies:
 def _producer(settings: ProducerSettings) -> ProducerDependencies:
     return ProducerDependencies(
         settings=settings,
-        organization=Organization(),
         queue=Queue(settings.work_queue_url),
         store=ReportStore(settings.report_bucket, settings.report_prefix),
     )
@@ -50,11 +54,24 @@ def producer() -> ProducerDependencies:
     return _producer(producer_settings())
 
 
+def organization(time_left: float | None = None) -> Organization:
+    """A new Organizations client for each producer invocation: botocore keeps
+    its retry quota per client, and a warm container must not carry a quota
+    spent by a throttled run into Lambda's retry of it. With ``time_left``
+    (seconds), the listing stops LISTING_MARGIN_SECONDS short of it."""
+    deadline = None
+    if time_left is not None:
+        deadline = time.monotonic() + max(0.0, time_left - LISTING_MARGIN_SECONDS)
+    return Organization(deadline=deadline)
+
+
 @lru_cache(maxsize=1)
 def _worker(settings: WorkerSettings) -> WorkerBatch:
     collector = AccountCollector(
         reports=CredentialReports(MemberSessions(settings.member_role_name)),
-        store=ReportStore(settings.report_bucket, settings.report_prefix),
+        store=ReportStore(
+            settings.report_bucket, settings.report_prefix, client=aws.worker_client("s3")
+        ),
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             retry_delay_seconds=settings.retry_delay_seconds,
@@ -77,6 +94,8 @@ def _failure_recorder(settings: DlqHandlerSettings) -> FailureRecorder:
     return FailureRecorder(
         store=ReportStore(settings.report_bucket, settings.report_prefix),
         notifier=Notifier(settings.notification_topic_arn),
+        interval_seconds=settings.digest_interval_seconds,
+        dead_letters=Queue(settings.dead_letter_queue_url),
     )
 
 

@@ -41,6 +41,17 @@ def manifest_key(prefix: str, run_id: str) -> str:
     return f"{_partition(prefix, 'runs', run_id)}manifest.json"
 
 
+def digest_marker_key(prefix: str, run_id: str, window: str, kind: str) -> str:
+    """An empty marker the dlq_handler writes once per run and digest window:
+    ``sent`` when a digest went out in that window, ``reminder`` when a dead
+    letter was held back so that the next window announces what this one kept."""
+    return f"{digest_prefix(prefix, run_id)}{window}.{kind}"
+
+
+def digest_prefix(prefix: str, run_id: str) -> str:
+    return f"{_partition(prefix, 'runs', run_id)}digests/"
+
+
 def replayed_failure_key(prefix: str, run_id: str, account_id: str, replayed_at: str) -> str:
     """A failure record that a replay withdrew from ``failures/``, kept as the
     run's history. ``failures/`` holds only accounts that still have no report,

@@ -99,6 +99,7 @@ class RunLedger:
                 "trigger": manifest.trigger.value,
                 "created_at": format_timestamp(manifest.created_at),
                 "error": manifest.error,
+                "unsent": list(manifest.unsent),
                 "skipped_by_state": manifest.skipped_by_state(),
                 "skipped": manifest.skipped_states(),
                 "excluded": list(manifest.excluded),

@@ -63,3 +63,18 @@ class ReportReader(Protocol):
     def read(self, key: str) -> bytes: ...
 
     def get_json(self, key: str) -> Any | None: ...
+
+
+class Publisher(Protocol):
+    """Where digests go (adapters.notifications.Notifier)."""
+
+    def publish(
+        self, subject: str, message: str, attributes: dict[str, list[str] | str]
+    ) -> str: ...
+
+
+class MessageHolder(Protocol):
+    """The queue a received message came from (adapters.queue.Queue)."""
+
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver the message again ``seconds`` from now, not before."""

@@ -99,9 +99,17 @@ class WorkerSettings(_Settings):
 
 
 class DlqHandlerSettings(_Settings):
+    # Where a dead letter held back as a digest reminder is made to come back.
+    dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", pattern=r"^https?://")
     notification_topic_arn: str = Field(
         alias="NOTIFICATION_TOPIC_ARN",
         pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
+    )
+    # At most one digest per run in this many seconds; below the dead-letter
+    # queue's visibility timeout, so a held reminder returns in a later window
+    # even when it could not be made to return sooner.
+    digest_interval_seconds: int = Field(
+        default=300, alias="DIGEST_INTERVAL_SECONDS", ge=1, le=3600
     )
 
 

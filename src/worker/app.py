@@ -25,7 +25,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     batch = dependencies.worker()
     # Records run concurrently, which Powertools' BatchProcessor does not do;
     # WorkerBatch.handle is its small equivalent: a partial batch response
-    # with the records that raised or whose re-enqueue could not be sent.
+    # with the records that raised, that were unfinished when the time left
+    # ran short, or whose re-enqueue could not be sent.
     records = [Record(message_id=r.message_id, body=r.body) for r in SQSEvent(event).records]
-    retry = batch.handle(records)
+    retry = batch.handle(records, time_left=context.get_remaining_time_in_millis() / 1000)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

@@ -7,8 +7,8 @@ import and no AWS:
 1. Adapters are the classes with a ``SERVICE = "<boto3 service>"`` attribute.
    Inside their methods, a call ``<anything>.<name>(...)`` whose name is an
    operation of that service's botocore model is an AWS call; so is a string
-   literal naming an operation in a class that uses ``get_paginator`` (the
-   operation may be passed down as an argument).
+   literal naming an operation in a class that uses ``get_paginator`` or
+   ``getattr`` (the operation may be passed down as an argument).
 2. From the handler's ``lambda_handler`` the code is followed through the
    project's functions and methods: names resolved through the imports, and
    method calls resolved through the receiver's type where annotations
@@ -420,8 +420,15 @@ class _Walker:
     def _collect_operations(self, adapter: ClassInfo, function: ast.FunctionDef) -> None:
         assert adapter.service is not None
         operations = _service_operations(adapter.service)
+        # Operations named by a string: a paginator's, or a method looked up
+        # with getattr (the Organizations adapter pages itself).
         paginates = any(
-            isinstance(node, ast.Attribute) and node.attr == "get_paginator"
+            (isinstance(node, ast.Attribute) and node.attr == "get_paginator")
+            or (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+            )
             for node in ast.walk(adapter.node)
         )
         for node in ast.walk(function):

@@ -33,6 +33,7 @@ COMMON_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
 CLI_OUTPUTS = {
     "WorkQueueUrl",
     "DeadLetterQueueUrl",
+    "ProducerFailureQueueUrl",
     "ReportBucketName",
     "ReportPrefix",
     "NotificationTopicArn",
@@ -54,6 +55,7 @@ CUSTOM = {
     "InlineWaitSeconds": "5",
     "WorkerMaximumConcurrency": "9",
     "WorkerBatchSize": "4",
+    "WorkerBatchingWindowSeconds": "12",
     "LogLevel": "DEBUG",
     "LogRetentionDays": "14",
 }
@@ -143,11 +145,38 @@ def test_visibility_timeouts_are_at_least_six_function_timeouts(deployed: Deploy
     dlq_handler = deployed.function("DlqHandlerFunctionName")
     dlq_window = deployed.mapping_of("DlqHandlerFunctionName")["MaximumBatchingWindowInSeconds"]
 
+    worker_window = deployed.mapping_of("WorkerFunctionName")["MaximumBatchingWindowInSeconds"]
+
     work_visibility = int(deployed.queue_attributes("WorkQueueUrl")["VisibilityTimeout"])
     dead_visibility = int(deployed.queue_attributes("DeadLetterQueueUrl")["VisibilityTimeout"])
 
-    assert work_visibility >= 6 * worker["Timeout"]
+    assert work_visibility >= 6 * worker["Timeout"] + worker_window
     assert dead_visibility >= 6 * dlq_handler["Timeout"] + dlq_window
+
+
+def test_worker_mapping_gathers_batches_for_the_window_given(deployed: Deployed) -> None:
+    mapping = deployed.mapping_of("WorkerFunctionName")
+    given = int(deployed.parameters.get("WorkerBatchingWindowSeconds", "5"))
+    assert mapping["MaximumBatchingWindowInSeconds"] == given
+
+
+def test_a_held_digest_reminder_returns_after_its_window(deployed: Deployed) -> None:
+    dlq_handler = deployed.function("DlqHandlerFunctionName")["Environment"]["Variables"]
+    dead_visibility = int(deployed.queue_attributes("DeadLetterQueueUrl")["VisibilityTimeout"])
+    assert 0 < int(dlq_handler["DIGEST_INTERVAL_SECONDS"]) < dead_visibility
+
+
+def test_failed_producer_runs_are_kept_on_an_encrypted_queue(deployed: Deployed) -> None:
+    failures = deployed.queue_attributes("ProducerFailureQueueUrl")
+
+    assert failures["SqsManagedSseEnabled"] == "true"
+    assert int(failures["MessageRetentionPeriod"]) == 14 * 24 * 3600
+    # (moto's Lambda drops DeadLetterConfig and skips the async invoke
+    # configuration: tests/infra/test_reliability_template.py reads them.)
+    concurrency = boto3.client("lambda").get_function_concurrency(
+        FunctionName=deployed.outputs["ProducerFunctionName"]
+    )
+    assert concurrency["ReservedConcurrentExecutions"] == 1
 
 
 def test_worker_mapping_reports_partial_failures_and_limits_concurrency(

@@ -23,6 +23,7 @@ from tests.support.ledger import assert_every_account_accounted_for, read_run
 RUN_ID = "20261123T020000Z"
 
 
+@pytest.mark.slow
 def test_chaos_run_of_300_accounts_loses_nothing() -> None:
     # Given 300 accounts, 2 with the role denied and 1 never ready, 30% of IAM/STS
     # calls throttled, 5% of deliveries duplicated, 10% of worker invocations
@@ -48,16 +49,35 @@ def test_chaos_run_of_300_accounts_loses_nothing() -> None:
     assert result.fired["crash_mid_batch"] > 3
 
 
-def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
+def test_a_failed_listing_page_is_asked_again_from_its_token_not_from_page_1(
     stack: Resources, faults: Faults
 ) -> None:
-    # Given an organization of 3+ pages whose third ListAccounts page fails
+    # Given an organization of 3 pages whose third ListAccounts page fails once
     org = seed_organization(59, direct=True)
     faults.fail("organizations.ListAccounts", "ServiceException", 500, calls={3})
     pipeline = LocalPipeline(stack)
 
+    # When the schedule fires
+    summary = start_scheduled(pipeline)
+    pipeline.drain()
+    outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
+
+    # Then page 3 alone was asked again, and the run is whole
+    assert faults.fired["fail:organizations.ListAccounts"] == 1
+    assert summary["enqueued"] == 60 and set(outcome.reports) == org.ids()
+    assert outcome.manifest is not None and outcome.manifest.enqueued
+
+
+def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_run(
+    stack: Resources, faults: Faults
+) -> None:
+    # Given an organization of 3+ pages whose third ListAccounts page is refused
+    org = seed_organization(59, direct=True)
+    faults.fail("organizations.ListAccounts", "AccessDeniedException", 400, calls={3})
+    pipeline = LocalPipeline(stack)
+
     # When the schedule fires, the producer fails closed
-    with pytest.raises(Exception, match="ServiceException"):
+    with pytest.raises(Exception, match="AccessDeniedException"):
         start_scheduled(pipeline)
     assert faults.fired["fail:organizations.ListAccounts"] == 1
     sqs = boto3.client("sqs")
@@ -66,7 +86,7 @@ def test_listing_failure_on_page_3_enqueues_nothing_and_a_retry_completes_the_ru
     manifest = read_run(stack.bucket, RUN_ID).manifest
     assert manifest is not None
     assert manifest.status is ManifestStatus.LISTING_FAILED and manifest.accounts == ()
-    assert "ServiceException" in (manifest.error or "")
+    assert "AccessDeniedException" in (manifest.error or "")
 
     # When Lambda retries the same scheduled event, the run completes once
     summary = start_scheduled(pipeline)
@@ -91,7 +111,10 @@ def test_producer_invoked_twice_for_one_scheduled_event_does_not_double_the_run(
     outcome = assert_every_account_accounted_for(stack.bucket, RUN_ID, org.ids())
     assert set(outcome.reports) == org.ids()
     assert len(list_keys(stack.bucket, "reports/")) == len(org.ids())
-    assert len(list_keys(stack.bucket, "runs/")) == 1
+    manifests = [key for key in list_keys(stack.bucket, "runs/") if key.endswith("manifest.json")]
+    assert len(manifests) == 1
+    # ...and the second invocation found the run enqueued and sent nothing again
+    assert second.get("already_enqueued") is True
 
 
 def test_duplicate_deliveries_of_a_denied_account_give_one_failure_record(

@@ -13,6 +13,7 @@ from unittest import mock
 from credreports.models.codes import Reason, Trigger
 from credreports.models.failure_record import FailureRecord
 from credreports.models.manifest import ManifestStatus, RunManifest, SkippedAccount
+from credreports.models.messages import parse_work_message
 
 if TYPE_CHECKING:
     from credreports.local.pipeline import LocalPipeline
@@ -105,3 +106,14 @@ def failure_record(
         message_id="m-1",
         receive_count=1,
     )
+
+
+def dead_letter_body(
+    account_id: str,
+    reason: Reason = Reason.STORAGE_DENIED,
+    run_id: str = RUN_ID,
+    detail: str = "injected",
+) -> str:
+    """A body the worker sends to the dead-letter queue when it gives up."""
+    message = parse_work_message(work_body(account_id, run_id))
+    return message.failed(reason, detail, attempts=1).model_dump_json()

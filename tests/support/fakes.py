@@ -93,6 +93,12 @@ class MemoryStore(ReportStore):
         self.put_json(key, document)
         return self._etag(key)
 
+    def mark(self, key: str) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = b""
+        return True
+
     def _etag(self, key: str) -> str:
         return '"' + hashlib.md5(self.objects[key], usedforsecurity=False).hexdigest() + '"'
 

@@ -9,7 +9,7 @@ the emulator and, where a rule matches, answer instead of it:
   that is not an AWS error, as a bug would raise).
 - ``before-send`` rules act inside botocore's retry loop, as the network and
   AWS do: throttling answers (which botocore's standard mode retries) and
-  latency.
+  latency (on every call, or on one account's calls: a call that hangs).
 - an ``after-call`` rule on ReceiveMessage delivers some messages twice.
 
 Rules name the operation and the accounts they apply to; the account of a
@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +45,17 @@ class _FakeHttp:
 
 
 Answer = Callable[[], tuple[Any, dict[str, Any]]]
+
+
+@dataclass
+class _Latency:
+    seconds: float
+    operations: frozenset[str] | None  # None: every operation
+    accounts: frozenset[str] | None  # None: every account
+    remaining: int | None = None  # only this many calls
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 @dataclass
@@ -97,7 +110,7 @@ class Faults:
         self.fired: Counter[str] = Counter()
         self._calls: Counter[str] = Counter()
         self._throttles: list[tuple[frozenset[str], float, str]] = []
-        self._latency: list[tuple[frozenset[str] | None, float]] = []
+        self._latency: list[_Latency] = []
         self._duplicate: tuple[str, float] | None = None
         self._duplicate_client: Any = None
         self._key_accounts: dict[str, str] = {}
@@ -167,9 +180,25 @@ class Faults:
         botocore's own retries see them, as they would see AWS's."""
         self._throttles.append((frozenset(operations), rate, code))
 
-    def latency(self, seconds: float, operations: set[str] | None = None) -> None:
-        """Every send (of ``operations``) takes ``seconds`` longer."""
-        self._latency.append((None if operations is None else frozenset(operations), seconds))
+    def latency(
+        self,
+        seconds: float,
+        operations: set[str] | None = None,
+        *,
+        accounts: set[str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Every send (of ``operations``, into ``accounts``) takes ``seconds``
+        longer; with ``times``, only that many sends. A latency longer than
+        the time an invocation has left is a call that hangs."""
+        self._latency.append(
+            _Latency(
+                seconds=seconds,
+                operations=None if operations is None else frozenset(operations),
+                accounts=None if accounts is None else frozenset(accounts),
+                remaining=times,
+            )
+        )
 
     def duplicate_deliveries(self, queue_url: str, rate: float) -> None:
         """SQS delivers a share ``rate`` of the messages received from
@@ -208,6 +237,18 @@ class Faults:
         key = getattr(credentials, "access_key", None)
         return self._key_accounts.get(key) if key else None
 
+    def _account_of_request(self, operation: str, request: Any) -> str | None:
+        """The account a signed request goes to: AssumeRole's role ARN, or the
+        account whose credentials (from AssumeRole) signed it."""
+        if operation == "sts.AssumeRole":
+            body = request.body
+            text = body.decode() if isinstance(body, bytes) else str(body or "")
+            arn = urllib.parse.parse_qs(text).get("RoleArn", [""])[0]
+            return arn.split(":")[4] if arn.count(":") >= 5 else None
+        header = request.headers.get("Authorization", b"")
+        found = _CREDENTIAL.search(header.decode() if isinstance(header, bytes) else header)
+        return self._key_accounts.get(found.group(1)) if found else None
+
     def _before_call(
         self, event_name: str, params: dict[str, Any], request_signer: Any, **_: Any
     ) -> tuple[Any, dict[str, Any]] | None:
@@ -225,21 +266,33 @@ class Faults:
                 continue
             if rule.calls is not None and call_number not in rule.calls:
                 continue
-            with self._lock:
-                if rule.remaining is not None:
-                    if rule.remaining <= 0:
-                        continue
-                    rule.remaining -= 1
-                self.fired[rule.name] += 1
-            return rule.answer()
+            if self._fires(rule, rule.name):
+                return rule.answer()
         return None
+
+    def _fires(self, rule: Rule | _Latency, name: str) -> bool:
+        """Whether a matching rule still fires (``remaining`` counts down), counted."""
+        with self._lock:
+            if rule.remaining is not None:
+                if rule.remaining <= 0:
+                    return False
+                rule.remaining -= 1
+            self.fired[name] += 1
+        return True
 
     def _before_send(self, event_name: str, request: Any, **_: Any) -> AWSResponse | None:
         _, service, operation = event_name.split(".", 2)
         qualified = f"{service}.{operation}"
-        for operations, seconds in self._latency:
-            if operations is None or qualified in operations:
-                time.sleep(seconds)
+        for rule in self._latency:
+            if rule.operations is not None and qualified not in rule.operations:
+                continue
+            if (
+                rule.accounts is not None
+                and self._account_of_request(qualified, request) not in rule.accounts
+            ):
+                continue
+            if self._fires(rule, f"latency:{qualified}"):
+                time.sleep(rule.seconds)
         for operations, rate, code in self._throttles:
             if qualified in operations:
                 with self._lock:

@@ -47,3 +47,10 @@ def test_the_producer_answer_is_printed_with_run_id_and_counts() -> None:
 def test_an_unexpected_answer_is_an_error_not_a_crash() -> None:
     with pytest.raises(CommandError, match="unexpected"):
         describe_run_started("Simple Lambda happy path OK")
+
+
+def test_a_refused_request_says_why() -> None:
+    # The producer answers a malformed event instead of raising (no pointless retries)
+    answer = {"error": "ProducerEventError", "message": "unknown event fields x"}
+    with pytest.raises(CommandError, match="refused the request: unknown event fields x"):
+        describe_run_started(answer)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credreports.logic.dlq_handler import DeadLetter, Recorded, digests, failure_record, record_key
+from credreports.logic.dlq_handler import DeadLetter, Recorded, digest, failure_record, record_key
 from credreports.logic.producer import ProducerEventError, parse_event
 from credreports.logic.worker.policy import Outcome
 from credreports.models.echo import ECHO_CHARS, echo
@@ -51,9 +51,11 @@ def landings(value: str) -> dict[str, str]:
     letter = DeadLetter(message_id="m-1", body=body, receive_count=1)
     record = failure_record(letter, NOW)
     texts["failure record"] = record.model_dump_json()
-    (digest,) = digests([Recorded(key=record_key("", record), record=record)])
-    texts["digest subject"], texts["digest body"] = digest[0], digest[1]
-    texts["digest attributes"] = json.dumps(digest[2])
+    message = digest(
+        record.run_id, [Recorded(key=record_key("", record), record=record)], failures_at="s3://b/"
+    )
+    texts["digest subject"], texts["digest body"] = message.subject, message.body
+    texts["digest attributes"] = json.dumps(message.attributes)
     with pytest.raises(ProducerEventError) as producer_problem:
         parse_event({"account_ids": [value]}, NOW)
     texts["producer error"] = str(producer_problem.value)

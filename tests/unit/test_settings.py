@@ -24,6 +24,7 @@ PRODUCER = {
 }
 DLQ = {
     "REPORT_BUCKET": "credreports-reports",
+    "DEAD_LETTER_QUEUE_URL": WORKER["DEAD_LETTER_QUEUE_URL"],
     "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:credreports-failures",
 }
 

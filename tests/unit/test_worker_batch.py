@@ -14,7 +14,7 @@ class ByBody:
     """A collector that decides by the body: "store", "requeue:<key>",
     "fail:<key>", or "crash" (raises, as a bug would)."""
 
-    def collect_body(self, body: str) -> Decision:
+    def collect_body(self, body: str, deadline: float | None = None) -> Decision:
         verb, _, key = body.partition(":")
         if verb == "crash":
             raise RuntimeError("injected: a bug in one record")

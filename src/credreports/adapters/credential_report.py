@@ -38,6 +38,13 @@ NOT_READY_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgr
 # far larger, so only the accounts in flight keep one (README, Performance).
 CACHED_SESSIONS = 5000
 CACHED_CLIENTS = 32
+# STS answers this when the account has not enabled the region the worker
+# runs in (an opt-in region): the same for every attempt, so a failure of its own.
+REGION_DISABLED = "RegionDisabledException"
+REGION_DISABLED_ADVICE = (
+    "STS is not active in this region for the account: deploy credreports in a "
+    "region enabled by default (such as us-east-1), or enable this region in the account"
+)
 # Member-account CloudTrail shows the session name: it names the run.
 SESSION_NAME_PREFIX = "credreports"
 _RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z")
@@ -75,7 +82,7 @@ class MemberSessions:
     SERVICE = "sts"
 
     def __init__(self, role_name: str, client: Any = None) -> None:
-        self._client = client or aws.client(self.SERVICE)
+        self._client = client or aws.worker_client(self.SERVICE)
         self._role_name = role_name
         self._cache: OrderedDict[tuple[str, str], MemberCredentials] = OrderedDict()
         self._lock = threading.Lock()
@@ -100,8 +107,10 @@ class MemberSessions:
                 raise Throttled(describe(exc)) from exc
             if is_server_error(exc):
                 raise RetryableError(describe(exc)) from exc
-            # AccessDenied (role missing, trust wrong), RegionDisabled, ...:
-            # retrying will not change the answer.
+            if error_code(exc) == REGION_DISABLED:
+                raise RoleAssumeDenied(f"{describe(exc)}. {REGION_DISABLED_ADVICE}") from exc
+            # AccessDenied (role missing, trust wrong), ...: retrying will not
+            # change the answer.
             raise RoleAssumeDenied(describe(exc)) from exc
         issued = answer["Credentials"]
         credentials = MemberCredentials(
@@ -141,7 +150,7 @@ class CredentialReports:
                 self._clients.move_to_end(account_id)
                 return cached[1]
             # Creating clients is not thread-safe in botocore: keep it locked.
-            client = aws.client(
+            client = aws.worker_client(
                 self.SERVICE,
                 aws_access_key_id=credentials.access_key_id,
                 aws_secret_access_key=credentials.secret_access_key,

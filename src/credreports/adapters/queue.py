@@ -90,6 +90,16 @@ class Queue:
             for entry in answer.get("Failed", [])
         ]
 
+    def hold(self, receipt_handle: str, seconds: int) -> None:
+        """Keep a received message invisible for ``seconds`` from now; it is
+        delivered again then (if it is not deleted meanwhile)."""
+        try:
+            self._client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DeliveryError(describe(exc)) from exc
+
     def depths(self) -> QueueDepths:
         try:
             attributes = self._client.get_queue_attributes(

@@ -171,12 +171,31 @@ class ReportStore:
     def exists(self, key: str) -> bool:
         """Whether an object is stored at ``key``, by listing it: no read of
         the object, so the caller needs ListBucket on the prefix, not GetObject."""
+        return self.etag(key) is not None
+
+    def etag(self, key: str) -> str | None:
+        """The ETag of the object at ``key`` (for an If-Match write), or None
+        if there is none; listed, never read, as ``exists``."""
         try:
             answer = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
         # The key itself sorts first among the keys it prefixes.
-        return any(item["Key"] == key for item in answer.get("Contents", []))
+        for item in answer.get("Contents", []):
+            if item["Key"] == key:
+                return str(item.get("ETag", ""))
+        return None
+
+    def mark(self, key: str) -> bool:
+        """Write an empty marker at ``key`` once (If-None-Match): True if this
+        call wrote it, False if it was there already."""
+        try:
+            self._put(key, b"", "application/octet-stream", {}, IfNoneMatch="*")
+        except ClientError as exc:
+            if not _precondition_failed(exc):
+                raise
+            return False
+        return True
 
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (all pages)."""

@@ -78,6 +78,8 @@ def start_event(account_ids: Sequence[str]) -> dict[str, Any]:
 
 def describe_run_started(summary: Any) -> str:
     """What ``start`` prints from the producer's answer (RunStarted.as_dict)."""
+    if isinstance(summary, dict) and "error" in summary:
+        raise CommandError(f"the producer refused the request: {summary.get('message', '')}")
     if not isinstance(summary, dict) or "run_id" not in summary:
         raise CommandError(f"the producer answered something unexpected: {summary!r}")
     skipped = summary.get("skipped_by_state") or {}

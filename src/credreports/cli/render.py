@@ -10,6 +10,7 @@ from credreports.adapters.queue import QueueDepths
 from credreports.ledger import RunLedger
 from credreports.local.demo import Progress
 from credreports.models.ids import format_timestamp
+from credreports.models.manifest import ManifestStatus, RunManifest
 
 BAR_WIDTH = 28
 # Without a terminal (CI logs, pipes), a line per change at most this often.
@@ -78,7 +79,9 @@ def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
         started = format_timestamp(manifest.created_at)
         rows.append(("trigger", f"{manifest.trigger.value}, started {started}"))
         if not manifest.enqueued:
-            rows.append(("manifest", f"{manifest.status.value}: {manifest.error or ''}"))
+            rows.append(("manifest", f"{manifest.status.value}: {manifest_problem(manifest)}"))
+        if manifest.unsent:
+            rows.append(("  not sent", f"{len(manifest.unsent)}: {' '.join(manifest.unsent)}"))
     rows.append(("accounts in manifest", str(len(ledger.accounts))))
     rows.append(("reports stored", str(len(ledger.reports))))
     rows.append(("failures", str(len(ledger.failures))))
@@ -95,6 +98,21 @@ def ledger_rows(ledger: RunLedger) -> list[tuple[str, str]]:
         rows.append(("skipped by state", counts(manifest.skipped_by_state())))
         rows.append(("excluded", str(len(manifest.excluded))))
     return rows
+
+
+def manifest_problem(manifest: RunManifest) -> str:
+    """What a manifest that is not ENQUEUED means for the operator."""
+    if manifest.status is ManifestStatus.LISTING_FAILED:
+        return f"{manifest.error or ''} (nothing was enqueued: start the run again)"
+    if manifest.unsent:
+        return (
+            f"{len(manifest.unsent)} accounts were not sent; Lambda retries the producer, "
+            f"or send them: credreports enqueue --run {manifest.run_id} ACCOUNT..."
+        )
+    return (
+        "the producer has not finished sending (or stopped): "
+        "an outstanding account may not have been sent"
+    )
 
 
 def depth_rows(work: QueueDepths | None, dead: QueueDepths | None) -> list[tuple[str, str]]:

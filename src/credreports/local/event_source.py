@@ -5,12 +5,18 @@ ApproximateReceiveCount included), calls the real handler, deletes what
 succeeded, and leaves the rest invisible until the queue's visibility timeout
 ends, so the queue's redrive policy moves poison messages to the dead-letter
 queue exactly as on AWS. A handler that raises fails its whole batch, as on
-Lambda.
+Lambda, and so does one still running at the function's timeout: the loop
+stops waiting for it and leaves the batch to come back after the visibility
+timeout (the handler's thread cannot be stopped; on Lambda the sandbox would
+be). A subscription's batching window gathers records over several receives
+until the batch is full or the window ends, as the SQS event source's
+MaximumBatchingWindowInSeconds does.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +36,7 @@ class LocalContext:
 
     function_name: str
     memory_limit_in_mb: int = 256
-    timeout_seconds: int = 300
+    timeout_seconds: float = 300
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     log_group_name: str = ""
@@ -90,6 +96,10 @@ class Subscription:
     handler: Handler
     function_name: str
     batch_size: int
+    # The function's timeout: a handler still running then fails its batch.
+    timeout_seconds: float = 300
+    # MaximumBatchingWindowInSeconds: 0 invokes with what one receive returned.
+    batching_window_seconds: float = 0
 
 
 @dataclass
@@ -98,7 +108,40 @@ class LoopStats:
     records: dict[str, int] = field(default_factory=dict)
     failed_records: dict[str, int] = field(default_factory=dict)
     handler_errors: dict[str, int] = field(default_factory=dict)
+    # Invocations still running at the function's timeout (counted in handler_errors too).
+    timeouts: dict[str, int] = field(default_factory=dict)
+    # How long each invocation took, in seconds (a timed-out one: its timeout).
+    durations: dict[str, list[float]] = field(default_factory=dict)
     last_error: str | None = None
+
+
+class InvocationTimeout(Exception):
+    """The handler was still running at the function's timeout."""
+
+
+def invoke_with_timeout(
+    handler: Handler, event: dict[str, Any], context: LocalContext, timeout_seconds: float
+) -> Any:
+    """Run ``handler`` as Lambda would: its answer, its exception, or
+    InvocationTimeout if it is still running after ``timeout_seconds``."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["response"] = handler(event, context)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"invoke-{context.function_name}", daemon=True)
+    thread.start()
+    thread.join(timeout_seconds)
+    if thread.is_alive():
+        raise InvocationTimeout(
+            f"Task timed out after {timeout_seconds:.2f} seconds ({context.function_name})"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("response")
 
 
 class EventSourceLoop:
@@ -112,7 +155,14 @@ class EventSourceLoop:
         self.stats = LoopStats()
 
     def subscribe(
-        self, queue_url: str, handler: Handler, function_name: str, batch_size: int = 10
+        self,
+        queue_url: str,
+        handler: Handler,
+        function_name: str,
+        batch_size: int = 10,
+        *,
+        timeout_seconds: float = 300,
+        batching_window_seconds: float = 0,
     ) -> None:
         arn = self._client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.subscriptions[function_name] = Subscription(
@@ -121,33 +171,63 @@ class EventSourceLoop:
             handler=handler,
             function_name=function_name,
             batch_size=batch_size,
+            timeout_seconds=timeout_seconds,
+            batching_window_seconds=batching_window_seconds,
         )
 
-    def poll(self, subscription: Subscription) -> int:
-        """One receive and one invocation; returns the number of records delivered."""
+    def _receive(self, subscription: Subscription, limit: int) -> list[dict[str, Any]]:
         answer = self._client.receive_message(
             QueueUrl=subscription.queue_url,
-            MaxNumberOfMessages=subscription.batch_size,
+            # SQS returns at most 10 messages a call, whatever the batch size.
+            MaxNumberOfMessages=min(limit, 10),
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
             WaitTimeSeconds=0,
         )
-        messages = answer.get("Messages", [])
+        messages: list[dict[str, Any]] = answer.get("Messages", [])
+        return messages
+
+    def _gather(self, subscription: Subscription) -> list[dict[str, Any]]:
+        """One batch: what a receive returns, then, within the batching
+        window, more receives until the batch is full."""
+        messages = self._receive(subscription, subscription.batch_size)
+        if not messages:
+            return []
+        window_ends = time.monotonic() + subscription.batching_window_seconds
+        while len(messages) < subscription.batch_size and time.monotonic() < window_ends:
+            more = self._receive(subscription, subscription.batch_size - len(messages))
+            if more:
+                messages.extend(more)
+            else:
+                time.sleep(min(0.05, max(0.0, window_ends - time.monotonic())))
+        return messages
+
+    def poll(self, subscription: Subscription) -> int:
+        """One batch and one invocation; returns the number of records delivered."""
+        messages = self._gather(subscription)
         if not messages:
             return 0
         name = subscription.function_name
         event = sqs_event(messages, subscription.queue_arn, self._region)
         self.stats.invocations[name] = self.stats.invocations.get(name, 0) + 1
         self.stats.records[name] = self.stats.records.get(name, 0) + len(messages)
+        context = LocalContext(function_name=name, timeout_seconds=subscription.timeout_seconds)
+        started = time.monotonic()
         try:
-            response = subscription.handler(event, LocalContext(function_name=name))
+            response = invoke_with_timeout(
+                subscription.handler, event, context, subscription.timeout_seconds
+            )
         except Exception as exc:
-            # Lambda: an exception fails the whole batch; nothing is deleted.
+            # Lambda: an exception or a timeout fails the whole batch; nothing is deleted.
+            self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
+            if isinstance(exc, InvocationTimeout):
+                self.stats.timeouts[name] = self.stats.timeouts.get(name, 0) + 1
             self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
             self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(messages)
             self.stats.last_error = f"{name}: {type(exc).__name__}: {exc}"
             _log.warning("%s failed its batch of %d: %s", name, len(messages), exc, exc_info=True)
             return len(messages)
+        self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
         self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(failed)
         done = [m for m in messages if m["MessageId"] not in failed]

@@ -14,6 +14,12 @@ from credreports.local import checkout
 from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
 from credreports.local.resources import Resources
 
+# The functions' timeouts in template.yaml (tests/infra checks they agree): the
+# local loop fails an invocation still running then, as Lambda does.
+PRODUCER_TIMEOUT_SECONDS = 900
+WORKER_TIMEOUT_SECONDS = 120
+DLQ_HANDLER_TIMEOUT_SECONDS = 60
+
 
 @dataclass
 class LocalPipeline:
@@ -21,6 +27,12 @@ class LocalPipeline:
     environment: dict[str, str] = field(default_factory=dict)
     worker_batch_size: int = 10
     dlq_batch_size: int = 10
+    worker_timeout_seconds: float = WORKER_TIMEOUT_SECONDS
+    dlq_timeout_seconds: float = DLQ_HANDLER_TIMEOUT_SECONDS
+    # MaximumBatchingWindowInSeconds of each event source; 0 by default so the
+    # tests do not wait for batches to fill.
+    worker_batching_window_seconds: float = 0
+    dlq_batching_window_seconds: float = 0
     loop: EventSourceLoop = field(init=False)
 
     def __post_init__(self) -> None:
@@ -29,9 +41,21 @@ class LocalPipeline:
         worker = checkout.lambda_handler("worker.app.lambda_handler")
 
         self.loop = EventSourceLoop()
-        self.loop.subscribe(self.resources.work_queue_url, worker, "worker", self.worker_batch_size)
         self.loop.subscribe(
-            self.resources.dead_letter_queue_url, dlq_handler, "dlq_handler", self.dlq_batch_size
+            self.resources.work_queue_url,
+            worker,
+            "worker",
+            self.worker_batch_size,
+            timeout_seconds=self.worker_timeout_seconds,
+            batching_window_seconds=self.worker_batching_window_seconds,
+        )
+        self.loop.subscribe(
+            self.resources.dead_letter_queue_url,
+            dlq_handler,
+            "dlq_handler",
+            self.dlq_batch_size,
+            timeout_seconds=self.dlq_timeout_seconds,
+            batching_window_seconds=self.dlq_batching_window_seconds,
         )
 
     def configure(self, **overrides: str) -> None:
@@ -43,7 +67,8 @@ class LocalPipeline:
     def start(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Invoke the producer (a full run with no event)."""
         producer = checkout.lambda_handler("producer.app.lambda_handler")
-        result: dict[str, Any] = producer(event or {}, LocalContext(function_name="producer"))
+        context = LocalContext(function_name="producer", timeout_seconds=PRODUCER_TIMEOUT_SECONDS)
+        result: dict[str, Any] = producer(event or {}, context)
         return result
 
     def drain(

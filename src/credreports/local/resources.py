@@ -39,7 +39,8 @@ class Resources:
 
     def environment(self, **overrides: str) -> dict[str, str]:
         """The functions' environment for these resources: where each
-        resource is, no retry delay (a local run should not wait), and the
+        resource is, no retry delay and short digest windows (a local run
+        should not wait), and the
         settings' own defaults for everything else. ``overrides`` must name
         variables that some function reads."""
         unknown = set(overrides) - POWERTOOLS_VARIABLES - set(LOCAL_ENVIRONMENT) - _all_variables()
@@ -56,6 +57,9 @@ class Resources:
             # whose events the tests send (tests/support/builders.py).
             "SCHEDULE_RULE_ARN": LOCAL_SCHEDULE_RULE_ARN,
             "RETRY_DELAY_SECONDS": "0",
+            # Digest windows of seconds, not minutes: a letter held back as a
+            # reminder comes back after the local queue's short visibility timeout.
+            "DIGEST_INTERVAL_SECONDS": "2",
             **LOCAL_ENVIRONMENT,
         }
         values.update(overrides)

@@ -21,7 +21,7 @@ from credreports import layout
 from credreports.adapters.organization import Account
 from credreports.adapters.queue import Outgoing
 from credreports.adapters.storage import ReportStore
-from credreports.errors import ConcurrentUpdateError, OrganizationListingError
+from credreports.errors import ConcurrentUpdateError, DeliveryError, OrganizationListingError
 from credreports.ledger import read_manifest, update_manifest
 from credreports.models.codes import Trigger
 from credreports.models.echo import echo, echo_all
@@ -49,6 +49,9 @@ from credreports.settings import ProducerSettings
 SCHEDULED_EVENT_MAX_AGE = timedelta(seconds=3600 + 3600)
 # A manual run whose second is taken tries the following ones, this many.
 FREE_RUN_ID_ATTEMPTS = 60
+# A send that failed partway names this many accounts in its error; the
+# manifest's ``unsent`` has them all.
+NAMED_UNSENT = 10
 
 
 class ProducerEventError(ValueError):
@@ -79,15 +82,20 @@ class RunStarted:
     enqueued: int
     skipped_by_state: dict[str, int] = field(default_factory=dict)
     excluded: int = 0
+    # A scheduled event delivered again found its run ENQUEUED: nothing sent.
+    already_enqueued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "run_id": self.run_id,
             "trigger": self.trigger,
             "enqueued": self.enqueued,
             "skipped_by_state": self.skipped_by_state,
             "excluded": self.excluded,
         }
+        if self.already_enqueued:
+            answer["already_enqueued"] = True
+        return answer
 
 
 def parse_event(event: Any, now: datetime, schedule_rule_arn: str = "") -> RunRequest:
@@ -195,7 +203,10 @@ def start_run(
     the organization's selected accounts.
 
     If the organization cannot be listed completely, nothing is enqueued and
-    the manifest says so (a partial list must never pass for a complete run)."""
+    the manifest says so (a partial list must never pass for a complete run).
+    LISTING_FAILED is written only where nothing was sent before: a scheduled
+    event delivered again after a send resumes its run (``_resume``) and
+    never lists, so an ENQUEUED run never reads as "nothing enqueued"."""
     if request.account_ids is not None:
         return start_listed_run(request, queue, store)
     if request.trigger is Trigger.SCHEDULE:
@@ -286,9 +297,10 @@ def _resume(request: RunRequest, queue: MessageSender, store: ReportStore) -> Ru
         return None
     sent: tuple[str, ...] = ()
     if manifest.status is ManifestStatus.ENQUEUING:
-        sent = manifest.accounts
-        _send(request, sent, queue)
-        _mark_enqueued(store, manifest)
+        # The accounts a failed send recorded, or all of them when the
+        # invocation died before it could say.
+        sent = manifest.unsent or manifest.accounts
+        _send_and_mark(request, manifest, sent, queue, store)
     logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
     return RunStarted(
         run_id=request.run_id,
@@ -296,30 +308,71 @@ def _resume(request: RunRequest, queue: MessageSender, store: ReportStore) -> Ru
         enqueued=len(sent),
         skipped_by_state=manifest.skipped_by_state(),
         excluded=len(manifest.excluded),
+        already_enqueued=manifest.status is ManifestStatus.ENQUEUED,
     )
 
 
-def _mark_enqueued(store: ReportStore, manifest: RunManifest, etag: str = "") -> None:
-    """ENQUEUED, with If-Match on the ETag the producer wrote (no read);
-    if the manifest changed since (``enqueue --run`` added accounts), read it
-    again and change only the status."""
-
-    def enqueued(current: RunManifest) -> RunManifest:
-        return current.model_copy(update={"status": ManifestStatus.ENQUEUED})
-
+def _change_manifest(
+    store: ReportStore,
+    manifest: RunManifest,
+    change: Callable[[RunManifest], RunManifest],
+    etag: str = "",
+) -> None:
+    """Apply ``change`` with If-Match on the ETag the producer wrote (no
+    read); if the manifest changed since (``enqueue --run`` added accounts),
+    read it again and apply ``change`` to what is there."""
     if etag:
         key = layout.manifest_key(store.prefix, manifest.run_id)
         try:
-            store.replace_json(key, enqueued(manifest).to_document(), etag)
+            store.replace_json(key, change(manifest).to_document(), etag)
             return
         except ConcurrentUpdateError:
             pass
-    update_manifest(store, manifest.run_id, enqueued)
+    update_manifest(store, manifest.run_id, change)
 
 
-def _send(request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender) -> None:
+def _send_and_mark(
+    request: RunRequest,
+    manifest: RunManifest,
+    accounts: tuple[str, ...] | list[str],
+    queue: MessageSender,
+    store: ReportStore,
+    etag: str = "",
+) -> None:
+    """Send ``accounts`` and mark the manifest ENQUEUED. If some cannot be
+    sent, the manifest stays ENQUEUING and names them (``unsent``, which
+    ``status`` shows), and DeliveryError is raised: Lambda invokes the
+    producer again, and the retry sends just those."""
+    failed = _send(request, accounts, queue)
+    if not failed:
+
+        def enqueued(current: RunManifest) -> RunManifest:
+            return current.model_copy(
+                update={"status": ManifestStatus.ENQUEUED, "unsent": (), "error": None}
+            )
+
+        _change_manifest(store, manifest, enqueued, etag)
+        return
+    unsent = tuple(message.key for message, _ in failed)
+    named = ", ".join(f"{message.key} ({reason})" for message, reason in failed[:NAMED_UNSENT])
+    more = f" and {len(failed) - NAMED_UNSENT} more" if len(failed) > NAMED_UNSENT else ""
+    problem = f"could not send {len(failed)} of {len(accounts)} accounts: {named}{more}"
+
+    def not_sent(current: RunManifest) -> RunManifest:
+        return current.model_copy(update={"unsent": unsent, "error": problem})
+
+    _change_manifest(store, manifest, not_sent, etag)
+    metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
+    logger.error("run partly enqueued", run_id=request.run_id, unsent=len(failed))
+    raise DeliveryError(f"{problem} (queue {queue.url})")
+
+
+def _send(
+    request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender
+) -> list[tuple[Outgoing, str]]:
+    """Send one message per account; returns those that could not be sent."""
     enqueued_at = utc_now()
-    queue.send_all(
+    return queue.deliver(
         [
             Outgoing(
                 key=account_id,
@@ -354,7 +407,7 @@ def _enqueue(
     store: ReportStore,
 ) -> RunStarted:
     """Create the run manifest (ENQUEUING), send one message per account,
-    then mark the manifest ENQUEUED.
+    then mark the manifest ENQUEUED (or name the accounts not sent).
 
     The manifest is written first so that ``status`` can always compare what
     was meant to be collected with what was."""
@@ -375,8 +428,7 @@ def _enqueue(
 
     manifest, etag = _create_manifest(request, store, manifest_for)
     request = replace(request, run_id=manifest.run_id)
-    _send(request, selection.accounts, queue)
-    _mark_enqueued(store, manifest, etag)
+    _send_and_mark(request, manifest, selection.accounts, queue, store, etag)
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,

@@ -14,7 +14,13 @@ from credreports.models.validation import Document
 
 
 class ManifestStatus(StrEnum):
-    # Being sent: the accounts are known, not every message is on the queue yet.
+    """How far the producer got. Only forward: ENQUEUING is written before the
+    first message is sent and ENQUEUED after the last; LISTING_FAILED only for
+    a run of which nothing was ever sent, so an ENQUEUED run never reads as
+    "nothing enqueued"."""
+
+    # Being sent: the accounts are known, not every message is on the queue yet
+    # (``unsent`` names those a send gave up on).
     ENQUEUING = "ENQUEUING"
     # Every account's message was sent.
     ENQUEUED = "ENQUEUED"
@@ -56,6 +62,9 @@ class RunManifest(Document):
     excluded: tuple[AccountId, ...] = ()
     # Names and OU paths of the accounts, where the producer knew them.
     details: tuple[AccountDetail, ...] = ()
+    # Accounts whose message could not be sent (status stays ENQUEUING): the
+    # producer's retry sends them; ``status`` lists them meanwhile.
+    unsent: tuple[AccountId, ...] = ()
     error: str | None = None
 
     @property

@@ -27,6 +27,12 @@ from credreports.ports import ReportSink, ReportSource
 INLINE_POLL_SECONDS = 2.0
 
 
+class OutOfTime(Exception):
+    """The invocation's time budget ended before the record's next AWS call:
+    the record is left unfinished and SQS delivers it again. Not a
+    CollectionError: it says nothing about the account."""
+
+
 class Outcome(StrEnum):
     STORED = "stored"
     REQUEUED = "requeued"
@@ -102,9 +108,10 @@ class AccountCollector:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
-    def collect_body(self, body: str) -> Decision:
+    def collect_body(self, body: str, deadline: float | None = None) -> Decision:
         """Parse one work-queue body and collect it; a body that is not a
-        valid message goes to the dead-letter queue as it came."""
+        valid message goes to the dead-letter queue as it came. ``deadline``
+        (on ``clock``): no AWS call is started after it (OutOfTime)."""
         try:
             message = parse_work_message(body)
         except InvalidMessageError as exc:
@@ -115,27 +122,39 @@ class AccountCollector:
         with record_keys(
             run_id=message.run_id, account_id=message.account_id, attempt=message.attempt
         ):
-            return self.collect(message)
+            return self.collect(message, deadline)
 
-    def collect(self, message: WorkMessage) -> Decision:
+    def _in_time(self, deadline: float | None) -> None:
+        if deadline is not None and self.clock() >= deadline:
+            raise OutOfTime("the invocation's time budget ended")
+
+    def collect(self, message: WorkMessage, deadline: float | None = None) -> Decision:
         """Poll Generate (again every few seconds for up to the inline wait);
-        store the report once IAM has it, else re-enqueue or give up."""
+        store the report once IAM has it, else re-enqueue or give up. No call
+        starts after ``deadline``: the inline wait ends there too."""
         policy = self.policy
         attempts = message.attempt
         try:
+            self._in_time(deadline)
             attempts += 1
             state = self.reports.generate(message.account_id, message.run_id)
-            deadline = self.clock() + policy.inline_wait_seconds
+            waited_until = self.clock() + policy.inline_wait_seconds
+            if deadline is not None:
+                waited_until = min(waited_until, deadline)
             while state != "COMPLETE" and policy.may_poll_again(attempts):
-                left = deadline - self.clock()
+                left = waited_until - self.clock()
                 if left <= 0:
                     break
                 self.sleep(min(policy.inline_poll_seconds, left))
+                if deadline is not None and self.clock() >= deadline:
+                    break  # not ready when time ran out: re-enqueued as usual
                 attempts += 1
                 state = self.reports.generate(message.account_id, message.run_id)
             if state != "COMPLETE":
                 raise ReportNotReady(f"GenerateCredentialReport: {state}")
+            self._in_time(deadline)
             report = self.reports.fetch(message.account_id, message.run_id)
+            self._in_time(deadline)
             key = self.store.put_report(
                 message.run_id,
                 message.account_id,
