@@ -211,6 +211,11 @@ def run(
         "vs only parsing them with csv"
     )
     findings = findings_bench.measure()
+    step(
+        f"findings --run over {findings_bench.ACCOUNTS:,} reports stored in the emulator, "
+        "the command in a process of its own"
+    )
+    findings["run"] = findings_bench.measure_run(emulator)
 
     floor = scenarios.floor_requests(e2e["accounts"])
     floor_total = sum(floor.values())
@@ -341,6 +346,11 @@ def print_table(r: dict[str, Any]) -> None:
             "findings vs only parsing (csv)",
             findings_bench.describe(r["findings"]),
             verdict(r["findings"]["engine_vs_floor"] >= findings_bench.GOAL),
+        ),
+        (
+            f"findings --run, {r['findings']['run']['accounts']:,} accounts (emulator)",
+            findings_bench.describe_run(r["findings"]["run"]),
+            "",
         ),
         (
             "accounts / s end to end",

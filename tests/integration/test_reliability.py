@@ -28,6 +28,7 @@ from tests.support.ledger import (
 RUN_ID = "20261123T020000Z"
 
 
+@pytest.mark.slow
 def test_chaos_run_of_300_accounts_loses_nothing() -> None:
     # Given 300 accounts, 2 with the role denied and 1 never ready, 30% of IAM/STS
     # calls throttled, 5% of deliveries duplicated, 10% of worker invocations

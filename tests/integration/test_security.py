@@ -198,11 +198,11 @@ def test_a_forged_scheduled_event_starts_no_run_and_says_why(
     event = {**scheduled_event("2026-11-23T02:00:00Z"), **forged}
 
     # When it reaches the producer (at 02:00:30, when the rule's own would)
+    # (answered, not raised: Lambda would retry the same event for nothing)
     with delivered_at("2026-11-23T02:00:00Z"):
         refused = pipeline.start(event)
 
-    # Then the producer answers why (an answer, not an error Lambda would
-    # retry), and wrote and sent nothing
+    # Then the producer says why, and wrote and sent nothing
     assert refused["error"] == "ProducerEventError"
     assert "no run started" in refused["message"] and why in refused["message"]
     assert list_keys(stack.bucket, "") == []

@@ -96,9 +96,6 @@ class MemoryStore(ReportStore):
         self.put_json(key, document)
         return self._etag(key)
 
-    def etag(self, key: str) -> str | None:
-        return self._etag(key) if key in self.objects else None
-
     def mark(self, key: str) -> bool:
         if key in self.objects:
             return False

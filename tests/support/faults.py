@@ -266,14 +266,19 @@ class Faults:
                 continue
             if rule.calls is not None and call_number not in rule.calls:
                 continue
-            with self._lock:
-                if rule.remaining is not None:
-                    if rule.remaining <= 0:
-                        continue
-                    rule.remaining -= 1
-                self.fired[rule.name] += 1
-            return rule.answer()
+            if self._fires(rule, rule.name):
+                return rule.answer()
         return None
+
+    def _fires(self, rule: Rule | _Latency, name: str) -> bool:
+        """Whether a matching rule still fires (``remaining`` counts down), counted."""
+        with self._lock:
+            if rule.remaining is not None:
+                if rule.remaining <= 0:
+                    return False
+                rule.remaining -= 1
+            self.fired[name] += 1
+        return True
 
     def _before_send(self, event_name: str, request: Any, **_: Any) -> AWSResponse | None:
         _, service, operation = event_name.split(".", 2)
@@ -286,13 +291,8 @@ class Faults:
                 and self._account_of_request(qualified, request) not in rule.accounts
             ):
                 continue
-            with self._lock:
-                if rule.remaining is not None:
-                    if rule.remaining <= 0:
-                        continue
-                    rule.remaining -= 1
-                self.fired[f"latency:{qualified}"] += 1
-            time.sleep(rule.seconds)
+            if self._fires(rule, f"latency:{qualified}"):
+                time.sleep(rule.seconds)
         for operations, rate, code in self._throttles:
             if qualified in operations:
                 with self._lock:

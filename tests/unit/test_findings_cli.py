@@ -284,3 +284,15 @@ def test_a_broken_manifest_leaves_names_out_and_the_reports_evaluated(
     assert ran.code == 0, ran.err
     assert "payments-prod" not in ran.out
     assert "console password without MFA" in ran.out
+
+
+def test_status_failed_still_counts_the_accounts_whose_selected_results_pass(
+    run: Runner, bucket: Path
+) -> None:
+    # Given console-mfa failing in one account (alice) and passing everywhere in the other
+    ran = run("--reports", str(bucket), "--check", "console-mfa", "--as-of", AS_OF)
+    # Then the table lists only the failure, and both accounts as evaluated
+    assert ran.code == 0, ran.err
+    assert "2 report(s) of 2 account(s) evaluated" in ran.out
+    assert "alice" in ran.out
+    assert "IAM-user" not in ran.out

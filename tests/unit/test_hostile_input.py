@@ -51,11 +51,11 @@ def landings(value: str) -> dict[str, str]:
     letter = DeadLetter(message_id="m-1", body=body, receive_count=1)
     record = failure_record(letter, NOW)
     texts["failure record"] = record.model_dump_json()
-    told = digest(
-        record.run_id, [Recorded(key=record_key("", record), record=record)], failures_at="f/"
+    message = digest(
+        record.run_id, [Recorded(key=record_key("", record), record=record)], failures_at="s3://b/"
     )
-    texts["digest subject"], texts["digest body"] = told.subject, told.body
-    texts["digest attributes"] = json.dumps(told.attributes)
+    texts["digest subject"], texts["digest body"] = message.subject, message.body
+    texts["digest attributes"] = json.dumps(message.attributes)
     with pytest.raises(ProducerEventError) as producer_problem:
         parse_event({"account_ids": [value]}, NOW)
     texts["producer error"] = str(producer_problem.value)

@@ -113,21 +113,23 @@ def test_a_send_that_fails_partway_names_the_accounts_not_sent_and_a_retry_compl
     assert {m.key for m in queue.sent} == set(ACCOUNTS)
 
 
-def test_a_listing_failure_after_messages_were_sent_never_says_nothing_was_enqueued() -> None:
+def test_a_retry_after_a_partial_send_sends_what_was_not_sent_without_listing_again() -> None:
     # Given a run whose send failed partway (some messages are on the queue)
     store, queue = MemoryStore(), MemoryQueue(refuse={ACCOUNTS[2]})
     with pytest.raises(DeliveryError):
         start_run(SCHEDULED, SETTINGS, organization(), queue, store, memory_checks())
+    sent = [m.key for m in queue.sent]
 
-    # When the retry could not list the organization (it does not list: it
-    # sends the manifest's accounts again), and the queue still refuses one
-    with pytest.raises(DeliveryError):
-        start_run(SCHEDULED, SETTINGS, organization(fail=True), queue, store, memory_checks())
+    # When Lambda retries while the organization cannot even be listed
+    queue.refuse.clear()
+    again = start_run(SCHEDULED, SETTINGS, organization(fail=True), queue, store, memory_checks())
 
-    # Then the manifest keeps its accounts and what was not sent
+    # Then only the account not sent is sent, and the run is ENQUEUED, never LISTING_FAILED
+    assert [m.key for m in queue.sent] == [*sent, ACCOUNTS[2]]
+    assert again.enqueued == 1
     manifest = read_manifest(store)
-    assert manifest.status is ManifestStatus.ENQUEUING
-    assert manifest.accounts == tuple(ACCOUNTS) and manifest.unsent == (ACCOUNTS[2],)
+    assert manifest.status is ManifestStatus.ENQUEUED
+    assert manifest.accounts == tuple(ACCOUNTS) and manifest.unsent == ()
 
 
 def test_a_run_that_failed_to_list_is_replaced_once_a_retry_lists_it() -> None:

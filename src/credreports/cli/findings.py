@@ -220,9 +220,9 @@ class Selection:
         from its location and not chosen: no need to read it)."""
         return self.accounts is None or source.account_id in (None, *self.accounts)
 
-    def finding(self, finding: Finding) -> bool:
-        return (self.checks is None or finding.check in self.checks) and (
-            self.accounts is None or finding.account_id in self.accounts
+    def result(self, check: str, account_id: str) -> bool:
+        return (self.checks is None or check in self.checks) and (
+            self.accounts is None or account_id in self.accounts
         )
 
 
@@ -245,14 +245,21 @@ def evaluate_plan(
     Progress goes to ``progress`` (a bar on a terminal, lines elsewhere)."""
     sources = [s for s in plan.sources if selection.source(s)]
     bar = render.CountProgress(progress, len(sources), "reports") if progress else None
-    evaluated_all = evaluate_all(sources, plan.read, plan.as_of, plan.thresholds, plan.workers)
+    evaluated_all = evaluate_all(
+        sources, plan.read, plan.as_of, plan.thresholds, plan.workers, selection.failed_only
+    )
     for done, evaluated in enumerate(evaluated_all, start=1):
         if evaluated.problem is not None:
             outcome.problems.append((evaluated.source.location, evaluated.problem))
         else:
             outcome.reports += 1
+        # Passing results that were only counted still say which accounts
+        # have selected results.
+        for account_id, check in evaluated.passed:
+            if selection.result(check, account_id):
+                outcome.accounts.add(account_id)
         for finding in evaluated.findings:
-            if not selection.finding(finding):
+            if not selection.result(finding.check, finding.account_id):
                 continue
             outcome.accounts.add(finding.account_id)
             if finding.failed:

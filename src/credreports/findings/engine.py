@@ -30,16 +30,20 @@ from fails the age checks: nothing shows it was used or rotated.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from itertools import repeat
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from credreports.findings.catalogue import CHECKS_BY_ID, DEFAULT_THRESHOLDS, Severity, Thresholds
 from credreports.findings.report import (
     NOT_SUPPORTED,
     ROOT_USER,
     ReportFormatError,
-    ReportRow,
-    parse_report,
+    RowValues,
+    arn_account,
+    report_rows,
 )
 
 Status = Literal["PASS", "FAIL"]
@@ -114,13 +118,8 @@ class Finding(NamedTuple):
 _new = tuple.__new__
 # What every result of one check shares: (check, severity, controls).
 _Rule = tuple[str, Severity, tuple[str, ...]]
-# What every result about one row shares: (account_id, user, arn).
-_Subject = tuple[str, str, str]
-# A row's key: (credential, number, active, last rotated, last used).
-_Slot = tuple[str, int, bool, datetime | None, datetime | None]
-# An active key: (credential, number, last rotated, last used, resource).
-_Key = tuple[str, int, datetime | None, datetime | None, str]
-_Emit = Callable[[Finding], None]
+# A decision: the status and the detail that says why.
+_Verdict = tuple[Status, str]
 
 
 def _rule(check_id: str) -> _Rule:
@@ -138,61 +137,222 @@ _TWO_ACTIVE_KEYS = _rule("two-active-keys")
 _KEY_ROTATION = _rule("key-rotation")
 
 
-def _result(
-    rule: _Rule, subject: _Subject, status: Status, credential: str, resource: str, detail: str
-) -> Finding:
-    return _new(Finding, (*rule, *subject, status, credential, resource, detail))
-
-
 def _ago(days: int) -> str:
     if days >= 0:
         return "1 day ago" if days == 1 else f"{days} days ago"
     return "1 day after as_of" if days == -1 else f"{-days} days after as_of"
 
 
-def _key_slots(row: ReportRow) -> tuple[_Slot, _Slot]:
-    return (
-        (
-            KEY_1,
-            1,
-            row.access_key_1_active is True,
-            row.access_key_1_last_rotated,
-            row.access_key_1_last_used_date,
+def _against(measured: str, limit: int, age: int) -> _Verdict:
+    """An age against its limit: FAIL when more than ``limit`` days."""
+    over = age > limit
+    detail = f"{measured} {_ago(age)} ({'more than' if over else 'at most'} {limit})"
+    return (FAIL if over else PASS), detail
+
+
+# How many ages a table below remembers: a run's ages fall within a few
+# thousand days, and the bound keeps dates spread over the calendar from
+# growing a table without end.
+_REMEMBERED = 16_384
+_T = TypeVar("_T")
+
+
+class _ByAge(dict[int, _T]):
+    """What a check says of an age, made once per age and then looked up: a
+    run formats the same details millions of times, and a dict lookup costs
+    a fraction of formatting one (or of an lru_cache call)."""
+
+    def __init__(self, make: Callable[[int], _T]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, age: int) -> _T:
+        made = self.make(age)
+        if len(self) < _REMEMBERED:
+            self[age] = made
+        return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Credential:
+    """What the checks say of one credential (the password, key 1, key 2)
+    under one set of thresholds."""
+
+    name: str  # password | access-key-1 | access-key-2
+    fragment: str  # after the user's ARN, in a key's resource
+    unused_after_use: _ByAge[_Verdict]  # measured from its last use
+    unused_after_setting: _ByAge[_Verdict]  # never used: from its change or rotation
+    unused_after_creation: _ByAge[_Verdict]  # never used, never set: from the user's creation
+    unused_without_date: str
+    rotation: _ByAge[_Verdict]
+    without_rotation_date: str
+    used: _ByAge[str]  # initial-access-key: when it was used
+    never_used_by_console_user: str
+
+
+def _credential(name: str, words: str, set_verb: str, thresholds: Thresholds) -> _Credential:
+    unused, rotation = thresholds.unused_days, thresholds.rotation_days
+    return _Credential(
+        name=name,
+        fragment=key_resource("", name),
+        unused_after_use=_ByAge(partial(_against, f"{words} last used", unused)),
+        unused_after_setting=_ByAge(partial(_against, f"{words} never used, {set_verb}", unused)),
+        unused_after_creation=_ByAge(
+            partial(_against, f"{words} never used, user created", unused)
         ),
-        (
-            KEY_2,
-            2,
-            row.access_key_2_active is True,
-            row.access_key_2_last_rotated,
-            row.access_key_2_last_used_date,
-        ),
+        unused_without_date=f"{words} never used; no date to measure from",
+        rotation=_ByAge(partial(_against, f"{words} last rotated", rotation)),
+        without_rotation_date=f"{words}: no rotation date",
+        used=_ByAge(lambda age: f"{words} last used {_ago(age)}"),
+        never_used_by_console_user=f"console user's {words} was never used",
     )
 
 
+@lru_cache(maxsize=8)
+def _credentials(thresholds: Thresholds) -> tuple[_Credential, _Credential, _Credential]:
+    """The password's, key 1's and key 2's (the same thresholds serve a whole run)."""
+    return (
+        _credential(PASSWORD, "password", "changed", thresholds),
+        _credential(KEY_1, "access key 1", "rotated", thresholds),
+        _credential(KEY_2, "access key 2", "rotated", thresholds),
+    )
+
+
+# A credential of a row: (what the checks say of it, when it was set, its
+# last use, its resource).
+_Held = tuple[_Credential, datetime | None, datetime | None, str]
+
+
 def evaluate(
-    rows: Iterable[ReportRow],
+    rows: Iterable[RowValues],
     account_id: str,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    passed: set[tuple[str, str]] | None = None,
 ) -> list[Finding]:
-    """Every result of every check over ``rows`` (one account's report),
-    ages measured from ``as_of`` (timezone-aware)."""
+    """Every result of every check over ``rows`` (one account's report: its
+    ReportRows, or report_rows' tuples), ages measured from ``as_of``
+    (timezone-aware).
+
+    With ``passed``, only the failing results are returned, and the (account
+    id, check id) of the passing ones are added to ``passed``: a caller that
+    shows the failures (``findings --status failed``) does not pay for
+    building the rest, and still knows which checks had results."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
+    # The reports' tzinfo (UTC's): subtracting a timestamp from as_of then
+    # skips asking both for their offset.
+    as_of = as_of.astimezone(UTC)
     results: list[Finding] = []
     emit = results.append
+    every = passed is None
+    skipped: set[str] = set()  # the checks of the passing results not built
+    skip = skipped.add
+    password_, key_1, key_2 = _credentials(thresholds)
+    # A run evaluates millions of rows: the checks are written out in this loop
+    # rather than in functions of their own (a call per row and per credential
+    # costs as much as the checks), and a result is built as a plain tuple, the
+    # check's fields first (rule + the rest), made a Finding by tuple.__new__.
     for row in rows:
-        subject = (account_id, row.user, row.arn)
-        keys: list[_Key] = [
-            (credential, number, rotated, used, key_resource(row.arn, credential))
-            for credential, number, active, rotated, used in _key_slots(row)
-            if active
-        ]
-        if row.user == ROOT_USER:
-            _root(row, subject, keys, as_of, thresholds, emit)
+        (
+            user,
+            arn,
+            created,
+            password_enabled,
+            password_used,
+            password_changed,
+            mfa,
+            key_1_active,
+            key_1_rotated,
+            key_1_used,
+            key_2_active,
+            key_2_rotated,
+            key_2_used,
+            _line,
+        ) = row
+        keys: list[_Held] = []
+        if key_1_active is True:
+            keys.append((key_1, key_1_rotated, key_1_used, arn + key_1.fragment))
+        if key_2_active is True:
+            keys.append((key_2, key_2_rotated, key_2_used, arn + key_2.fragment))
+
+        if user == ROOT_USER:
+            for finding in _root(row, account_id, bool(keys), as_of, thresholds.root_use_days):
+                if every or finding.status is FAIL:
+                    emit(finding)
+                else:
+                    skip(finding.check)
         else:
-            _user(row, subject, keys, as_of, thresholds, emit)
-        _any_row(row, subject, keys, as_of, thresholds, emit)
+            # console-mfa
+            password = password_enabled is True
+            if not password:
+                status, detail = PASS, "no console password"
+            elif mfa is True:
+                status, detail = PASS, "console password with MFA"
+            else:
+                status, detail = FAIL, "console password without MFA"
+            if every or status is FAIL:
+                result = (account_id, user, arn, status, PASSWORD, arn, detail)
+                emit(_new(Finding, _CONSOLE_MFA + result))
+            else:
+                skip(_CONSOLE_MFA[0])
+
+            unused = keys
+            if password:
+                # initial-access-key
+                for key, _rotated, used, resource in keys:
+                    if used is None:
+                        detail = key.never_used_by_console_user
+                        result = (account_id, user, arn, FAIL, key.name, resource, detail)
+                        emit(_new(Finding, _INITIAL_ACCESS_KEY + result))
+                    elif every:
+                        detail = key.used[(as_of - used).days]
+                        result = (account_id, user, arn, PASS, key.name, resource, detail)
+                        emit(_new(Finding, _INITIAL_ACCESS_KEY + result))
+                    else:
+                        skip(_INITIAL_ACCESS_KEY[0])
+                unused = [(password_, password_changed, password_used, arn), *keys]
+
+            # unused-credentials: the last use, else when the credential was set
+            # (password changed, key rotated), else the user's creation.
+            for credential, since, used, resource in unused:
+                if used is not None:
+                    status, detail = credential.unused_after_use[(as_of - used).days]
+                elif since is not None:
+                    status, detail = credential.unused_after_setting[(as_of - since).days]
+                elif created is not None:
+                    status, detail = credential.unused_after_creation[(as_of - created).days]
+                else:
+                    status, detail = FAIL, credential.unused_without_date
+                if every or status is FAIL:
+                    result = (account_id, user, arn, status, credential.name, resource, detail)
+                    emit(_new(Finding, _UNUSED_CREDENTIALS + result))
+                else:
+                    skip(_UNUSED_CREDENTIALS[0])
+
+        # two-active-keys and key-rotation: every row, the root's included.
+        if len(keys) == 2:
+            result = (account_id, user, arn, FAIL, USER, arn, "access keys 1 and 2 are both active")
+            emit(_new(Finding, _TWO_ACTIVE_KEYS + result))
+        elif every:
+            result = (account_id, user, arn, PASS, USER, arn, "at most one active access key")
+            emit(_new(Finding, _TWO_ACTIVE_KEYS + result))
+        else:
+            skip(_TWO_ACTIVE_KEYS[0])
+        for key, rotated, _used, resource in keys:
+            if rotated is None:
+                rotated = created
+            if rotated is None:
+                status, detail = FAIL, key.without_rotation_date
+            else:
+                status, detail = key.rotation[(as_of - rotated).days]
+            if every or status is FAIL:
+                result = (account_id, user, arn, status, key.name, resource, detail)
+                emit(_new(Finding, _KEY_ROTATION + result))
+            else:
+                skip(_KEY_ROTATION[0])
+    if passed is not None:
+        passed.update(zip(repeat(account_id), skipped))
     return results
 
 
@@ -201,186 +361,70 @@ def evaluate_report(
     account_id: str | None,
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    passed: set[tuple[str, str]] | None = None,
 ) -> list[Finding]:
     """:func:`evaluate` over a report's CSV. The account is the one given,
     else the one in the first row's ARN. Raises ReportFormatError when the
     content cannot be read (see parse_report)."""
-    rows = parse_report(content)
+    rows = report_rows(content)
     if account_id is None and rows:
-        account_id = rows[0].account_id
+        first = rows[0]
+        account_id = arn_account(first[1], first[-1])
     if not account_id:
         if rows:
             raise ReportFormatError("no account id: none given and none in the arn")
         return []
-    return evaluate(rows, account_id, as_of, thresholds)
+    return evaluate(rows, account_id, as_of, thresholds, passed)
 
 
 def _root(
-    row: ReportRow,
-    subject: _Subject,
-    keys: list[_Key],
-    as_of: datetime,
-    thresholds: Thresholds,
-    emit: _Emit,
-) -> None:
-    for credential, number, active, _rotated, used in _key_slots(row):
-        if active:
+    row: RowValues, account_id: str, active_key: bool, as_of: datetime, root_use_days: int
+) -> list[Finding]:
+    """root-access-key, root-mfa and root-recent-use (one root row a report)."""
+    (user, arn, _, password_enabled, password_used, _, mfa, key_1_active, _, key_1_used) = row[:10]
+    key_2_active, key_2_used = row[10], row[12]
+    results = []
+    for credential, name, active, used in (
+        (KEY_1, "access key 1", key_1_active, key_1_used),
+        (KEY_2, "access key 2", key_2_active, key_2_used),
+    ):
+        if active is True:
             last = "never used" if used is None else f"last used {_ago((as_of - used).days)}"
-            status, detail = FAIL, f"access key {number} is active ({last})"
+            status, detail = FAIL, f"{name} is active ({last})"
         else:
-            status, detail = PASS, f"access key {number} is not active"
-        resource = key_resource(row.arn, credential)
-        emit(_result(_ROOT_ACCESS_KEY, subject, status, credential, resource, detail))
+            status, detail = PASS, f"{name} is not active"
+        resource = key_resource(arn, credential)
+        result = (account_id, user, arn, status, credential, resource, detail)
+        results.append(_new(Finding, _ROOT_ACCESS_KEY + result))
 
-    password = row.password_enabled is True or row.password_enabled is NOT_SUPPORTED
-    if row.mfa_active is True:
+    password = password_enabled is True or password_enabled is NOT_SUPPORTED
+    if mfa is True:
         status, detail = PASS, "MFA is active"
-    elif password or keys:
+    elif password or active_key:
         means = "a password" if password else "an active access key"
         status, detail = FAIL, f"the root user can sign in ({means}) and MFA is not active"
     else:
         status, detail = PASS, "root credentials removed: no password, no active access key"
-    emit(_result(_ROOT_MFA, subject, status, USER, row.arn, detail))
+    result = (account_id, user, arn, status, USER, arn, detail)
+    results.append(_new(Finding, _ROOT_MFA + result))
 
-    uses = [
-        (when, what)
-        for when, what in (
-            (row.password_last_used, "password"),
-            (row.access_key_1_last_used_date, "access key 1"),
-            (row.access_key_2_last_used_date, "access key 2"),
-        )
-        if when is not None
-    ]
-    if uses:
-        when, what = max(uses, key=lambda use: use[0])
-        age = (as_of - when).days
-        limit = thresholds.root_use_days
-        recent = age <= limit
-        detail = f"last used {_ago(age)} ({what}); {'at most' if recent else 'more than'} {limit}"
+    # The most recent use of the password and both keys (the first on a tie).
+    latest, what = None, ""
+    for when, name in (
+        (password_used, "password"),
+        (key_1_used, "access key 1"),
+        (key_2_used, "access key 2"),
+    ):
+        if when is not None and (latest is None or when > latest):
+            latest, what = when, name
+    if latest is not None:
+        age = (as_of - latest).days
+        recent = age <= root_use_days
+        comparison = "at most" if recent else "more than"
+        detail = f"last used {_ago(age)} ({what}); {comparison} {root_use_days}"
         status = FAIL if recent else PASS
     else:
         status, detail = PASS, "never used"
-    emit(_result(_ROOT_RECENT_USE, subject, status, USER, row.arn, detail))
-
-
-def _user(
-    row: ReportRow,
-    subject: _Subject,
-    keys: list[_Key],
-    as_of: datetime,
-    thresholds: Thresholds,
-    emit: _Emit,
-) -> None:
-    arn = row.arn
-    password = row.password_enabled is True
-    if not password:
-        status, detail = PASS, "no console password"
-    elif row.mfa_active is True:
-        status, detail = PASS, "console password with MFA"
-    else:
-        status, detail = FAIL, "console password without MFA"
-    emit(_result(_CONSOLE_MFA, subject, status, PASSWORD, arn, detail))
-
-    if password:
-        for credential, number, _rotated, used, resource in keys:
-            if used is None:
-                status, detail = FAIL, f"console user's access key {number} was never used"
-            else:
-                status, detail = PASS, f"access key {number} last used {_ago((as_of - used).days)}"
-            emit(_result(_INITIAL_ACCESS_KEY, subject, status, credential, resource, detail))
-
-    limit = thresholds.unused_days
-    if password:
-        since = row.password_last_changed
-        emit(
-            _unused(
-                row,
-                subject,
-                PASSWORD,
-                arn,
-                "password",
-                row.password_last_used,
-                since,
-                "changed",
-                as_of,
-                limit,
-            )
-        )
-    for credential, number, rotated, used, resource in keys:
-        emit(
-            _unused(
-                row,
-                subject,
-                credential,
-                resource,
-                f"access key {number}",
-                used,
-                rotated,
-                "rotated",
-                as_of,
-                limit,
-            )
-        )
-
-
-def _unused(
-    row: ReportRow,
-    subject: _Subject,
-    credential: str,
-    resource: str,
-    what: str,
-    used: datetime | None,
-    since: datetime | None,
-    since_verb: str,
-    as_of: datetime,
-    limit: int,
-) -> Finding:
-    """unused-credentials for one credential: its last use, else its change
-    or rotation, else the user's creation."""
-    if used is not None:
-        age = (as_of - used).days
-        measured = f"{what} last used {_ago(age)}"
-    else:
-        if since is None:
-            since, since_verb = row.user_creation_time, "user created"
-        if since is None:
-            detail = f"{what} never used; no date to measure from"
-            return _result(_UNUSED_CREDENTIALS, subject, FAIL, credential, resource, detail)
-        age = (as_of - since).days
-        measured = f"{what} never used, {since_verb} {_ago(age)}"
-    unused = age > limit
-    detail = f"{measured} ({'more than' if unused else 'at most'} {limit})"
-    return _result(
-        _UNUSED_CREDENTIALS, subject, FAIL if unused else PASS, credential, resource, detail
-    )
-
-
-def _any_row(
-    row: ReportRow,
-    subject: _Subject,
-    keys: list[_Key],
-    as_of: datetime,
-    thresholds: Thresholds,
-    emit: _Emit,
-) -> None:
-    if len(keys) == 2:
-        status, detail = FAIL, "access keys 1 and 2 are both active"
-    else:
-        status, detail = PASS, "at most one active access key"
-    emit(_result(_TWO_ACTIVE_KEYS, subject, status, USER, row.arn, detail))
-
-    limit = thresholds.rotation_days
-    for credential, number, rotated, _used, resource in keys:
-        if rotated is None:
-            rotated = row.user_creation_time
-        if rotated is None:
-            status, detail = FAIL, f"access key {number}: no rotation date"
-        else:
-            age = (as_of - rotated).days
-            old = age > limit
-            status = FAIL if old else PASS
-            detail = (
-                f"access key {number} last rotated {_ago(age)} "
-                f"({'more than' if old else 'at most'} {limit})"
-            )
-        emit(_result(_KEY_ROTATION, subject, status, credential, resource, detail))
+    result = (account_id, user, arn, status, USER, arn, detail)
+    results.append(_new(Finding, _ROOT_RECENT_USE + result))
+    return results

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from functools import lru_cache, partial
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -69,6 +71,25 @@ class NotSupported(Enum):
 NOT_SUPPORTED = NotSupported.NOT_SUPPORTED
 
 
+#: ReportRow's fields as a plain tuple (what the engine reads).
+RowValues = tuple[
+    str,
+    str,
+    datetime | None,
+    bool | NotSupported | None,
+    datetime | None,
+    datetime | None,
+    bool | None,
+    bool | None,
+    datetime | None,
+    datetime | None,
+    bool | None,
+    datetime | None,
+    datetime | None,
+    int,
+]
+
+
 class ReportRow(NamedTuple):
     """One row of a report: a user, or the account's root user.
 
@@ -96,10 +117,15 @@ class ReportRow(NamedTuple):
     @property
     def account_id(self) -> str:
         """The account in the row's ARN (``arn:aws:iam::ACCOUNT:...``)."""
-        parts = self.arn.split(":", 5)
-        if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
-            raise ReportFormatError(f"line {self.line}: the arn is not an IAM ARN")
-        return parts[4]
+        return arn_account(self.arn, self.line)
+
+
+def arn_account(arn: str, line: int) -> str:
+    """The account in an ARN (``arn:aws:iam::ACCOUNT:...``) on ``line``."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[4]:
+        raise ReportFormatError(f"line {line}: the arn is not an IAM ARN")
+    return parts[4]
 
 
 def _decode(content: bytes | str) -> str:
@@ -159,14 +185,12 @@ _FAST_BOOLEANS = _BOOLEANS | {"TRUE": True, "FALSE": False, "True": True, "False
 _FAST_PASSWORD: dict[str, bool | NotSupported | None] = _FAST_BOOLEANS | {
     "not_supported": NOT_SUPPORTED
 }
-_new = tuple.__new__
-
-
-def _aware(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError("no UTC offset")  # the careful path takes it as UTC
-    return moment
+_make_row: Callable[[RowValues], ReportRow] = partial(tuple.__new__, ReportRow)
+# The "no value" sentinels, most frequent first: a tuple compares a value with
+# each in turn, cheaper than hashing a fresh string for a set.
+_NO_VALUES = ("N/A", "no_information", "", "not_supported", "n/a")
+_AWARE = (datetime(1970, 1, 1, tzinfo=UTC),)
+_from_iso = datetime.fromisoformat
 
 
 def parse_report(content: bytes | str) -> list[ReportRow]:
@@ -177,6 +201,180 @@ def parse_report(content: bytes | str) -> list[ReportRow]:
     checks read, or holds a value that cannot be read. A report with only its
     header has no rows."""
     text = _decode(content)
+    rows = _fast_rows(text)
+    return list(map(_make_row, rows)) if rows is not None else _careful_rows(text)
+
+
+def report_rows(content: bytes | str) -> list[RowValues]:
+    """:func:`parse_report`'s rows as plain tuples (ReportRow's fields, in its
+    order), for the engine: a run reads millions of rows, and a named tuple
+    costs a copy each."""
+    text = _decode(content)
+    rows = _fast_rows(text)
+    return rows if rows is not None else list(_careful_rows(text))
+
+
+# A report holds up to 5,000 rows and a run 10,000 reports. The fast path
+# reads a well-formed report column by column (the loops run in C: split,
+# zip, map, dict lookups) and gives up, returning None, at the first thing
+# it does not expect; the careful path then reads the report row by row and
+# value by value, and either accepts what the fast path did not (a boolean
+# in another case, a timestamp without offset) or raises the error that
+# names the line and column.
+
+
+class _Layout(NamedTuple):
+    """Where REQUIRED_COLUMNS are in a header (the first of a repeated name)."""
+
+    positions: tuple[int, ...]
+    width: int  # the header's number of fields
+    needed: int  # the fields a row must be split into to reach every position
+
+
+@lru_cache(maxsize=64)
+def _layout(header: str | tuple[str, ...]) -> _Layout | None:
+    """The layout of a header (its line, or its fields); None when a required
+    column is missing. Every report of a run has the same header: it is read
+    once."""
+    fields = header.split(",") if isinstance(header, str) else header
+    names = [name.strip() for name in fields]
+    if any(name not in names for name in REQUIRED_COLUMNS):
+        return None
+    positions = tuple(names.index(name) for name in REQUIRED_COLUMNS)
+    return _Layout(positions, len(names), max(positions) + 1)
+
+
+def _records(text: str) -> tuple[_Layout, list[list[str]], Sequence[int]] | None:
+    """The report's layout, the records after its header (split as far as
+    the layout needs), and their line numbers."""
+    if '"' not in text and "\r" not in text:
+        # No quote and no carriage return: every line is one record and its
+        # fields are what csv.reader makes of it, split at the commas (at a
+        # fraction of csv.reader's cost). The field size limit is csv.reader's
+        # to enforce.
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        limit = csv.field_size_limit()
+        if not lines or "" in lines or (len(text) > limit and max(map(len, lines)) > limit):
+            return None
+        header, *body = lines
+        layout = _layout(header)
+        if layout is None:
+            return None
+        # Split no further than the last column read: the fields after it
+        # would be made only to be thrown away.
+        records = list(map(str.split, body, repeat(","), repeat(layout.needed)))
+        if records and _fewest_fields(records, layout.needed) < layout.width:
+            return None  # a short row: the careful path names it
+        return layout, records, range(2, len(lines) + 1)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records = []
+    numbers: list[int] = []
+    try:
+        for fields in reader:
+            if not fields:
+                return None
+            records.append(fields)
+            numbers.append(reader.line_num)
+    except csv.Error:
+        return None
+    layout = _layout(tuple(records[0])) if records else None
+    if layout is None or min(map(len, records)) < layout.width:
+        return None
+    return layout, records[1:], numbers[1:]
+
+
+def _fewest_fields(records: list[list[str]], splits: int) -> int:
+    """The fewest fields of any record split at most ``splits`` times."""
+    fewest = min(map(len, records))
+    if fewest <= splits:
+        return fewest  # that record was split completely
+    return splits + 1 + min(map(str.count, map(itemgetter(splits), records), repeat(",")))
+
+
+def _moments(*columns: Sequence[str]) -> list[list[datetime | None]]:
+    """Columns of timestamps. ValueError for a value that is not one,
+    TypeError for one without a UTC offset (the careful path takes it as UTC)."""
+    moments = [
+        [None if value in _NO_VALUES else _from_iso(value) for value in column]
+        for column in columns
+    ]
+    # Ordering a datetime without offset against one with an offset raises
+    # TypeError: max() over every timestamp and an aware one finds one in a
+    # single C loop, where asking each for its tzinfo costs twice as much.
+    max(chain(filter(None, chain.from_iterable(moments)), _AWARE))
+    return moments
+
+
+def _fast_rows(text: str) -> list[RowValues] | None:
+    found = _records(text)
+    if found is None:
+        return None
+    layout, records, lines = found
+    if not records:
+        return []
+    columns = list(zip(*records, strict=False))
+    (
+        users,
+        arns,
+        created,
+        password_enabled,
+        password_used,
+        password_changed,
+        mfa,
+        key_1_active,
+        key_1_rotated,
+        key_1_used,
+        key_2_active,
+        key_2_rotated,
+        key_2_used,
+    ) = (columns[position] for position in layout.positions)
+    if not all(users) or not all(arns):
+        return None
+    boolean = _FAST_BOOLEANS.__getitem__
+    try:
+        (
+            created_at,
+            password_used_at,
+            password_changed_at,
+            key_1_rotated_at,
+            key_1_used_at,
+            key_2_rotated_at,
+            key_2_used_at,
+        ) = _moments(
+            created,
+            password_used,
+            password_changed,
+            key_1_rotated,
+            key_1_used,
+            key_2_rotated,
+            key_2_used,
+        )
+        return list(
+            zip(
+                users,
+                arns,
+                created_at,
+                map(_FAST_PASSWORD.__getitem__, password_enabled),
+                password_used_at,
+                password_changed_at,
+                map(boolean, mfa),
+                map(boolean, key_1_active),
+                key_1_rotated_at,
+                key_1_used_at,
+                map(boolean, key_2_active),
+                key_2_rotated_at,
+                key_2_used_at,
+                lines,
+                strict=True,
+            )
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _careful_rows(text: str) -> list[ReportRow]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -203,51 +401,11 @@ def _row(fields: list[str], pick: _Picker, width: int, line: int) -> ReportRow:
     if len(fields) < width:
         raise ReportFormatError(f"line {line}: {len(fields)} fields, the header has {width}")
     values = pick(fields)
-    (
-        user,
-        arn,
-        created,
-        password_enabled,
-        password_used,
-        password_changed,
-        mfa,
-        key_1_active,
-        key_1_rotated,
-        key_1_used,
-        key_2_active,
-        key_2_rotated,
-        key_2_used,
-    ) = values
+    user, arn = values[0], values[1]
     if not user or not arn:
         raise ReportFormatError(f"line {line}: a row without user or arn")
-    # A report holds up to 5,000 rows and a run 10,000 reports: the usual
-    # spellings are read inline; anything else goes value by value through
-    # _READERS, which accept the rest or name the column that is wrong.
-    no_value = _NO_VALUE
-    try:
-        row: ReportRow = _new(
-            ReportRow,
-            (
-                user,
-                arn,
-                None if created in no_value else _aware(created),
-                _FAST_PASSWORD[password_enabled],
-                None if password_used in no_value else _aware(password_used),
-                None if password_changed in no_value else _aware(password_changed),
-                _FAST_BOOLEANS[mfa],
-                _FAST_BOOLEANS[key_1_active],
-                None if key_1_rotated in no_value else _aware(key_1_rotated),
-                None if key_1_used in no_value else _aware(key_1_used),
-                _FAST_BOOLEANS[key_2_active],
-                None if key_2_rotated in no_value else _aware(key_2_rotated),
-                None if key_2_used in no_value else _aware(key_2_used),
-                line,
-            ),
-        )
-    except (KeyError, ValueError):
-        careful = (
-            read(value, column, line)
-            for read, value, column in zip(_READERS, values, REQUIRED_COLUMNS, strict=True)
-        )
-        row = ReportRow._make((*careful, line))
-    return row
+    careful = (
+        read(value, column, line)
+        for read, value, column in zip(_READERS, values, REQUIRED_COLUMNS, strict=True)
+    )
+    return ReportRow._make((*careful, line))

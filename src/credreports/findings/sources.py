@@ -59,6 +59,9 @@ class Evaluated:
     source: ReportLocation
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
+    # When only failing results were built: the (account id, check id) of
+    # the passing ones.
+    passed: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _segment(location: str, name: str) -> str | None:
@@ -200,20 +203,27 @@ def evaluate_all(
     as_of: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     workers: int = 1,
+    failed_only: bool = False,
 ) -> Iterator[Evaluated]:
     """Read and evaluate each source, in order, ``workers`` at a time (with
     as many more read ahead); a report that cannot be read or is not a
-    credential report comes back with its problem, and the others go on."""
+    credential report comes back with its problem, and the others go on.
+    With ``failed_only``, the passing results are not built (see
+    Evaluated.passed)."""
 
     def one(source: ReportLocation) -> Evaluated:
         try:
             content = read(source)
         except (OSError, CollectionError) as exc:
             return Evaluated(source, problem=f"could not be read ({exc})")
+        passed: set[tuple[str, str]] = set()
         try:
-            return Evaluated(source, evaluate_report(content, source.account_id, as_of, thresholds))
+            findings = evaluate_report(
+                content, source.account_id, as_of, thresholds, passed if failed_only else None
+            )
         except ReportFormatError as exc:
             return Evaluated(source, problem=str(exc))
+        return Evaluated(source, findings, passed=passed)
 
     if workers <= 1:
         yield from map(one, sources)

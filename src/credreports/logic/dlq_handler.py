@@ -198,9 +198,9 @@ class FailureRecorder:
     (an empty marker written once, layout.digest_marker_key) and sends the
     digest of its failures, with the count of the run's failure records so
     far. A later batch of the same window sends nothing: its failures are in
-    their records, and it holds back one dead letter as a reminder (it comes
-    back after the queue's visibility timeout, longer than the window), so the
-    next window's digest counts them. A storm of thousands of failures is a
+    their records, and it holds back one dead letter as a reminder (made
+    visible again as the next window opens), so the next window's digest
+    counts them. A storm of thousands of failures is a
     digest per window, not one per batch, and none is left unannounced."""
 
     def __init__(
@@ -248,7 +248,9 @@ class FailureRecorder:
         for run_id, items in by_run.items():
             if run_id is None:
                 # A letter too damaged to name its run: no run to bound it by.
-                self._publish(digest(None, items, failures_at=self._where("failures/")))
+                self._publish(
+                    digest(None, items, failures_at=self._where(f"{self.store.prefix}failures/"))
+                )
                 sent += 1
                 continue
             kept = self._notify_run(run_id, items, now)
@@ -281,9 +283,11 @@ class FailureRecorder:
             return None
         metrics.add_metric(name="DigestsHeldBack", unit=MetricUnit.Count, value=1)
         markers = set(self.store.keys(layout.digest_prefix(self.store.prefix, run_id)))
-        # A reminder that came back before the window ended goes back again.
+        # This window's reminder, back before the window ended, goes back again.
+        # One held in an earlier window has done its job: this window's digest
+        # went out after it was held, counting what it stood for.
         for item in items:
-            if any(key.endswith(f".reminder.{item.record.message_id}") for key in markers):
+            if marker(f"reminder.{item.record.message_id}") in markers:
                 return item
         reminder = items[0]
         if not any(key.startswith(marker("reminder.")) for key in markers) and self.store.mark(

@@ -51,6 +51,9 @@ from credreports.settings import ProducerSettings
 SCHEDULED_EVENT_MAX_AGE = timedelta(seconds=3600 + 3600)
 # A manual run whose second is taken tries the following ones, this many.
 FREE_RUN_ID_ATTEMPTS = 60
+# A send that failed partway names this many accounts in its error; the
+# manifest's ``unsent`` has them all.
+NAMED_UNSENT = 10
 
 
 class ProducerEventError(ValueError):
@@ -83,7 +86,7 @@ class RunStarted:
     enqueued: int
     skipped_by_state: dict[str, int] = field(default_factory=dict)
     excluded: int = 0
-    # A retried invocation found the run ENQUEUED by an earlier one: nothing sent.
+    # A scheduled event delivered again found its run ENQUEUED: nothing sent.
     already_enqueued: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -210,8 +213,12 @@ def start_run(
     the organization's selected accounts.
 
     If the organization cannot be listed completely, nothing is enqueued and
-    the manifest says so (a partial list must never pass for a complete run);
-    the run's check is still sent, so the run ends announced (incomplete)."""
+    the manifest says so (a partial list must never pass for a complete run).
+    LISTING_FAILED is written only where nothing was sent before: a scheduled
+    event delivered again after a send resumes its run (``_resume``) and
+    never lists, so an ENQUEUED run never reads as "nothing enqueued". The
+    run's check is sent whatever happens, so the run ends announced
+    (incomplete, when the listing failed)."""
     if request.account_ids is not None:
         return start_listed_run(request, queue, store, checks)
     if request.trigger is Trigger.SCHEDULE:
@@ -305,13 +312,12 @@ def _resume(
         return None
     sent: tuple[str, ...] = ()
     if manifest.status is ManifestStatus.ENQUEUING:
-        # An earlier invocation died while sending (or could not send some):
-        # its manifest's accounts are sent again in full, not listed again (a
-        # message sent twice only finds its report stored).
-        sent = manifest.accounts
+        # The accounts a failed send recorded, or all of them when the
+        # invocation died before it could say.
+        sent = manifest.unsent or manifest.accounts
         # The invocation that died may have died before the run's check too.
         checks.send(request.run_id, CheckOrigin.RUN)
-        _send_all(request, manifest, queue, store)
+        _send_and_mark(request, manifest, sent, queue, store)
     logger.info("scheduled event delivered again; run already started", run_id=request.run_id)
     return RunStarted(
         run_id=request.run_id,
@@ -319,61 +325,69 @@ def _resume(
         enqueued=len(sent),
         skipped_by_state=manifest.skipped_by_state(),
         excluded=len(manifest.excluded),
-        already_enqueued=not sent,
+        already_enqueued=manifest.status is ManifestStatus.ENQUEUED,
     )
 
 
-def _mark_enqueued(store: ReportStore, manifest: RunManifest, etag: str = "") -> None:
-    """ENQUEUED, with If-Match on the ETag the producer wrote (no read);
-    if the manifest changed since (``enqueue --run`` added accounts), read it
-    again and change only the status."""
-
-    def enqueued(current: RunManifest) -> RunManifest:
-        return current.model_copy(
-            update={"status": ManifestStatus.ENQUEUED, "unsent": (), "error": None}
-        )
-
+def _change_manifest(
+    store: ReportStore,
+    manifest: RunManifest,
+    change: Callable[[RunManifest], RunManifest],
+    etag: str = "",
+) -> None:
+    """Apply ``change`` with If-Match on the ETag the producer wrote (no
+    read); if the manifest changed since (``enqueue --run`` added accounts),
+    read it again and apply ``change`` to what is there."""
     if etag:
         key = layout.manifest_key(store.prefix, manifest.run_id)
         try:
-            store.replace_json(key, enqueued(manifest).to_document(), etag)
+            store.replace_json(key, change(manifest).to_document(), etag)
             return
         except ConcurrentUpdateError:
             pass
-    update_manifest(store, manifest.run_id, enqueued)
+    update_manifest(store, manifest.run_id, change)
 
 
-def _send_all(
+def _send_and_mark(
     request: RunRequest,
     manifest: RunManifest,
+    accounts: tuple[str, ...] | list[str],
     queue: MessageSender,
     store: ReportStore,
     etag: str = "",
 ) -> None:
-    """Send one message per account of ``manifest`` and mark it ENQUEUED. If
-    some cannot be sent, the manifest stays ENQUEUING and names them
-    (``unsent``), and DeliveryError is raised so that Lambda invokes the
-    producer again (which sends the manifest's accounts again)."""
-    failed = _send(request, manifest.accounts, queue)
-    if failed:
-        names = ", ".join(f"{message.key} ({reason})" for message, reason in failed)
-        problem = f"could not send {len(failed)} of {len(manifest.accounts)} accounts: {names}"
-        unsent = tuple(message.key for message, _ in failed)
-        update_manifest(
-            store,
-            manifest.run_id,
-            lambda current: current.model_copy(update={"unsent": unsent, "error": problem}),
-        )
-        metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
-        logger.error("run partly enqueued", run_id=manifest.run_id, unsent=len(failed))
-        raise DeliveryError(f"{problem} (queue {queue.url})")
-    _mark_enqueued(store, manifest, etag)
+    """Send ``accounts`` and mark the manifest ENQUEUED. If some cannot be
+    sent, the manifest stays ENQUEUING and names them (``unsent``, which
+    ``status`` shows), and DeliveryError is raised: Lambda invokes the
+    producer again, and the retry sends just those."""
+    failed = _send(request, accounts, queue)
+    if not failed:
+
+        def enqueued(current: RunManifest) -> RunManifest:
+            return current.model_copy(
+                update={"status": ManifestStatus.ENQUEUED, "unsent": (), "error": None}
+            )
+
+        _change_manifest(store, manifest, enqueued, etag)
+        return
+    unsent = tuple(message.key for message, _ in failed)
+    named = ", ".join(f"{message.key} ({reason})" for message, reason in failed[:NAMED_UNSENT])
+    more = f" and {len(failed) - NAMED_UNSENT} more" if len(failed) > NAMED_UNSENT else ""
+    problem = f"could not send {len(failed)} of {len(accounts)} accounts: {named}{more}"
+
+    def not_sent(current: RunManifest) -> RunManifest:
+        return current.model_copy(update={"unsent": unsent, "error": problem})
+
+    _change_manifest(store, manifest, not_sent, etag)
+    metrics.add_metric(name="AccountsUnsent", unit=MetricUnit.Count, value=len(failed))
+    logger.error("run partly enqueued", run_id=request.run_id, unsent=len(failed))
+    raise DeliveryError(f"{problem} (queue {queue.url})")
 
 
 def _send(
     request: RunRequest, accounts: tuple[str, ...] | list[str], queue: MessageSender
 ) -> list[tuple[Outgoing, str]]:
-    """Send one message per account; returns those not sent, with why."""
+    """Send one message per account; returns those that could not be sent."""
     enqueued_at = utc_now()
     return queue.deliver(
         [
@@ -414,7 +428,7 @@ def _enqueue(
 ) -> RunStarted:
     """Create the run manifest (ENQUEUING), send the run's delayed check and
     one message per account, then mark the manifest ENQUEUED (or name the
-    accounts not sent, see _send_all).
+    accounts not sent).
 
     The manifest is written first so that ``status`` can always compare what
     was meant to be collected with what was; the check before the messages, so
@@ -440,7 +454,7 @@ def _enqueue(
     manifest, etag = _create_manifest(request, store, manifest_for)
     request = replace(request, run_id=manifest.run_id)
     checks.send(request.run_id, CheckOrigin.RUN)
-    _send_all(request, manifest, queue, store, etag)
+    _send_and_mark(request, manifest, selection.accounts, queue, store, etag)
     started = RunStarted(
         run_id=request.run_id,
         trigger=request.trigger.value,
