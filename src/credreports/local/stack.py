@@ -64,7 +64,12 @@ NOT_EMULATED = frozenset(
     }
 )
 
-_LOCAL_ENDPOINT_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
+_LOCAL_ENDPOINT_PREFIXES = (
+    "http://127.0.0.1:",
+    "http://localhost:",
+    "https://127.0.0.1:",
+    "https://localhost:",
+)
 
 
 class LocalStackError(RuntimeError):
