@@ -138,8 +138,7 @@ class Assumptions:
     # users. The table shows report_seconds_cases.
     report_seconds: float = 3.0
     report_seconds_cases: tuple[float, ...] = (3.0, 30.0, 90.0)
-    # The organization's shape and the listing's pace (README, the OU walk):
-    # 10,000 accounts in 200 OUs are 900 requests, 5 pages a second.
+    # The organization's shape and the listing's pace (README, the OU walk).
     accounts_per_ou: int = 50
     listing_pages_per_second: float = 5.0
     # Lambda's SQS poller receives a batch, invokes, deletes it: a worker
