@@ -307,11 +307,15 @@ class Faults:
         self._key_accounts: dict[str, str] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._remove = emulator.intercept(self._layer)
 
     def close(self) -> None:
-        """Take the layer out: the emulator answers as moto again."""
+        """Take the layer out: the emulator answers as moto again. A call
+        still held by ``latency`` is answered 503 at once, never passed on to
+        moto: a test's hanging call must not land in the next test."""
         self._remove()
+        self._closed.set()
 
     def __enter__(self) -> Faults:
         return self
@@ -434,7 +438,10 @@ class Faults:
         rule = self._rule_for(call)
         if rule is not None:
             return rule.answer(call).send(start_response)
-        self._delay(call)
+        if not self._delay(call):
+            return error_response(call, "ServiceUnavailable", 503, "faults closed").send(
+                start_response
+            )
         throttled = self._throttled(call)
         if throttled is not None:
             return throttled.send(start_response)
@@ -492,7 +499,9 @@ class Faults:
                     self._answered.popitem(last=False)
         return chosen
 
-    def _delay(self, call: Call) -> None:
+    def _delay(self, call: Call) -> bool:
+        """Hold the attempt as ``latency`` says; False if the faults were
+        closed meanwhile."""
         for rule in list(self._latency):
             if rule.operations is not None and call.name not in rule.operations:
                 continue
@@ -504,7 +513,9 @@ class Faults:
                         continue
                     rule.remaining -= 1
                 self.fired[f"latency:{call.name}"] += 1
-            time.sleep(rule.seconds)
+            if self._closed.wait(rule.seconds):
+                return False
+        return True
 
     def _throttled(self, call: Call) -> Response | None:
         for rule in list(self._throttles):
