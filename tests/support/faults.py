@@ -202,9 +202,14 @@ def error_response(call: Call, code: str, status: int, message: str) -> Response
             ("Content-Type", call.content_type or "application/x-amz-json-1.1"),
             ("x-amzn-RequestId", request_id),
         ]
+        kind = code
         if call.service in _QUERY_COMPATIBLE:
+            # As SQS answers: the error's shape name in __type, the query code
+            # in the header. botocore raises the modeled exception named by
+            # __type (client.exceptions.QueueDoesNotExist for that code).
+            kind = f"com.amazonaws.{call.service}#{code}"
             headers.append(("x-amzn-query-error", f"{code};{_fault_side(status)}"))
-        body = json.dumps({"__type": code, "message": text}).encode()
+        body = json.dumps({"__type": kind, "message": text}).encode()
         return Response(status, headers, body)
     if call.protocol == "rest-xml":
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
