@@ -309,6 +309,7 @@ class Faults:
         self._throttles: list[_Throttle] = []
         self._latency: list[_Latency] = []
         self._duplicate: tuple[str, float] | None = None
+        self._recorded: dict[str, list[Call]] = {}
         self._key_accounts: dict[str, str] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -409,6 +410,12 @@ class Faults:
         ``queue_url`` a second time (at-least-once delivery)."""
         self._duplicate = (queue_url, rate)
 
+    def record(self, operation: str) -> list[Call]:
+        """The calls of ``operation`` from now on (one per call, not per
+        attempt), whatever process makes them; the list grows as they come."""
+        with self._lock:
+            return self._recorded.setdefault(operation, [])
+
     def crash_mid_batch(self, handler: Callable[..., Any], rate: float) -> Callable[..., Any]:
         """A handler whose invocation dies, in a share ``rate`` of batches,
         after handling the first half of the batch (a timeout, an OOM): the
@@ -495,6 +502,8 @@ class Faults:
                 return self._answered[call.invocation]  # a retry overtook the first attempt
             self._calls[call.name] += 1
             number = self._calls[call.name]
+            if call.name in self._recorded:
+                self._recorded[call.name].append(call)
             chosen = next((r for r in matching if _fires(r, call, account, number)), None)
             if chosen is not None:
                 self.fired[chosen.name] += 1
