@@ -48,9 +48,8 @@ def cold_start() -> Iterator[None]:
 
 
 @pytest.fixture
-def faults() -> Faults:
-    """Fault injection on the test's boto3 session (integration and e2e tiers)."""
-    # Registered before any client is built: botocore copies a session's
-    # hooks into each client when the client is created.
-    assert boto3.DEFAULT_SESSION is not None
-    return Faults(boto3.DEFAULT_SESSION)
+def faults(emulator: Emulator) -> Iterator[Faults]:
+    """Fault injection in the emulator, in front of moto: it reaches every
+    caller, whatever process it runs in (integration, e2e and sql tiers)."""
+    with Faults(emulator) as injected:
+        yield injected

@@ -28,10 +28,10 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=2000, help="accounts in the run")
     args = parser.parse_args()
     logger.setLevel("WARNING")
-    with emulator.running():
+    with emulator.running() as running:
         boto3.setup_default_session()
         dependencies.reset()
-        result = run_chaos(args.accounts - 1)
+        result = run_chaos(running, args.accounts - 1)
     print("\n".join(result.lines()))
     expected = {"ROLE_ASSUME_DENIED": 2, "REPORT_NOT_READY": 1}
     ok = result.lost == 0 and result.failures_by_reason == expected

@@ -4,6 +4,7 @@ run id in the future refused before anything is sent."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,10 +36,12 @@ def test_status_reads_the_bucket_with_the_bucket_profile(
     deployed: Deployed, run_cli: RunCli, faults: Faults, logging_profile: str
 ) -> None:
     # Given a finished run, and a bucket that refuses the usual credentials
-    # (fault injection on the default session: the bucket is in another account)
+    # (the bucket is in another account; the emulator tells callers apart by
+    # the access key that signed a request)
     summary, _ = run_to_the_end(deployed.pipeline(), deployed.organization.ids())
+    usual = os.environ["AWS_ACCESS_KEY_ID"]
     for operation in ("s3.ListObjectsV2", "s3.GetObject"):
-        faults.fail(operation, "AccessDenied", 403)
+        faults.fail(operation, "AccessDenied", 403, signed_by={usual})
 
     # When status runs without and then with the bucket's profile
     refused = run_cli("status", *deployed.target)

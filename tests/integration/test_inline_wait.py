@@ -16,7 +16,8 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.logic.worker.policy import AccountCollector, RetryPolicy
-from tests.support import faults
+from tests.support import faults as fault_injection
+from tests.support.faults import Call, Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 # The inline polls of these tests come this often, not every 2 s.
@@ -30,7 +31,7 @@ def iam_builds_reports() -> Iterator[Callable[[int | None], Counter[str]]]:
     with ExitStack() as stack:
 
         def complete_on(n: int | None) -> Counter[str]:
-            return stack.enter_context(faults.iam_builds_reports(polls=n)).polls
+            return stack.enter_context(fault_injection.iam_builds_reports(polls=n)).polls
 
         yield complete_on
 
@@ -41,19 +42,10 @@ def worker_policy() -> RetryPolicy:
     return collector.policy
 
 
-def work_queue_sends(stack: Resources) -> list[str]:
-    """SendMessageBatch calls to the work queue (the worker's re-enqueues and
-    the producer's send)."""
-    sends: list[str] = []
-
-    def note(params: dict[str, object], **_: object) -> None:
-        if params["QueueUrl"] == stack.work_queue_url:
-            sends.append("send")
-
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "before-parameter-build.sqs.SendMessageBatch", note
-    )
-    return sends
+def work_queue_sends(stack: Resources, calls: list[Call]) -> list[str]:
+    """The SendMessageBatch ``calls`` to the work queue (the worker's
+    re-enqueues and the producer's send)."""
+    return ["send" for call in calls if call.document["QueueUrl"] == stack.work_queue_url]
 
 
 def attempts_in_metadata(stack: Resources, run_id: str, account_id: str) -> int:
@@ -64,12 +56,14 @@ def attempts_in_metadata(stack: Resources, run_id: str, account_id: str) -> int:
 
 
 def test_report_finished_during_the_wait_is_stored_in_one_invocation(
-    stack: Resources, iam_builds_reports: Callable[[int | None], Counter[str]]
+    stack: Resources,
+    faults: Faults,
+    iam_builds_reports: Callable[[int | None], Counter[str]],
 ) -> None:
     # Given IAM that finishes each report on the third poll, and a 10 s inline wait
     org = seed_organization(4, ous={})
     polls = iam_builds_reports(3)
-    sends = work_queue_sends(stack)
+    send_message_batch = faults.record("sqs.SendMessageBatch")
     pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "10"})
     worker_policy().inline_poll_seconds = POLL_SECONDS
 
@@ -81,7 +75,7 @@ def test_report_finished_during_the_wait_is_stored_in_one_invocation(
     outcome = assert_every_account_accounted_for(stack.bucket, summary["run_id"], org.ids())
     assert set(outcome.reports) == org.ids()
     assert stats.invocations["worker"] == 1
-    assert sends == ["send"]  # the producer's only
+    assert work_queue_sends(stack, send_message_batch) == ["send"]  # the producer's only
     # ...and each report's attempt count is the 3 polls IAM answered
     for account_id in org.ids():
         assert polls[account_id] == 3

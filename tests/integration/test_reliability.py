@@ -10,6 +10,7 @@ import json
 import boto3
 import pytest
 
+from credreports.local.emulator import Emulator
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
@@ -29,11 +30,11 @@ RUN_ID = "20261123T020000Z"
 
 
 @pytest.mark.slow
-def test_chaos_run_of_300_accounts_loses_nothing() -> None:
+def test_chaos_run_of_300_accounts_loses_nothing(emulator: Emulator) -> None:
     # Given 300 accounts, 2 with the role denied and 1 never ready, 30% of IAM/STS
     # calls throttled, 5% of deliveries duplicated, 10% of worker invocations
     # dying mid-batch; When the scheduled run completes
-    result = run_chaos(299)
+    result = run_chaos(emulator, 299)
 
     # Then every account ends as exactly one outcome, each failure with the right reason
     assert result.enqueued == 300 and result.lost == 0

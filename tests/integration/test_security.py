@@ -152,18 +152,11 @@ def test_dlq_handler_finds_a_stored_report_without_reading_it(
     assert reported in outcome.reports
 
 
-def test_member_sessions_are_named_after_the_run(stack: Resources) -> None:
-    # Given an organization, and a hook that notes each AssumeRole's session
+def test_member_sessions_are_named_after_the_run(stack: Resources, faults: Faults) -> None:
+    # Given an organization, and the emulator noting each AssumeRole's session
     # name (what member-account CloudTrail shows)
     org = seed_organization(2)
-    sessions: list[str] = []
-
-    def note(parsed: dict[str, Any], **_: Any) -> None:
-        sessions.append(parsed["AssumedRoleUser"]["Arn"].rsplit("/", 1)[1])
-
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    session.events.register("after-call.sts.AssumeRole", note)
+    assume_role = faults.record("sts.AssumeRole")
     pipeline = LocalPipeline(stack)
 
     # When a scheduled run collects the accounts
@@ -171,6 +164,7 @@ def test_member_sessions_are_named_after_the_run(stack: Resources) -> None:
     pipeline.drain()
 
     # Then every member session says which run it belongs to
+    sessions = [call.form["RoleSessionName"] for call in assume_role]
     assert len(sessions) == len(org.ids())
     assert set(sessions) == {f"credreports-{RUN_ID}"}
     assert all(re.fullmatch(r"[\w+=,.@-]{2,64}", name) for name in sessions)

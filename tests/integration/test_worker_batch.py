@@ -4,15 +4,14 @@ its own log keys, and the batch's re-enqueues leave in one SendMessageBatch."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
 
-from credreports.local.emulator import Emulator
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
+from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 
@@ -26,27 +25,8 @@ def log_lines(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, 
     ]
 
 
-@pytest.fixture
-def send_batches(emulator: Emulator) -> Iterator[list[str]]:
-    """Every SendMessageBatch request the emulator receives (from any process)."""
-    target = "AmazonSQS.SendMessageBatch"
-    seen: list[str] = []
-
-    def layer(
-        environ: dict[str, Any], start_response: Callable[..., Any], following: Any
-    ) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") == target:
-            seen.append(target)
-        answer: Iterable[bytes] = following(environ, start_response)
-        return answer
-
-    remove = emulator.intercept(layer)
-    yield seen
-    remove()
-
-
 def test_concurrent_records_each_log_their_own_account(
-    stack: Resources, send_batches: list[str], caplog: pytest.LogCaptureFixture
+    stack: Resources, faults: Faults, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given a batch of 8 accounts collected at the same time
     org = seed_organization(7, ous={})
@@ -54,8 +34,9 @@ def test_concurrent_records_each_log_their_own_account(
     caplog.set_level(logging.INFO, logger="credreports.local.worker")
 
     # When the run completes
+    calls = faults.record("sqs.SendMessageBatch")
     summary = pipeline.start()
-    send_batches.clear()
+    calls.clear()
     pipeline.drain()
 
     # Then every account has its report...
@@ -72,4 +53,4 @@ def test_concurrent_records_each_log_their_own_account(
     requeued = log_lines(caplog, "not ready; re-enqueued")
     assert sorted(line["account_id"] for line in requeued) == sorted(org.ids())
     # ...and the 8 re-enqueues of the batch left in one SendMessageBatch
-    assert len(send_batches) == 1
+    assert len(calls) == 1

@@ -9,9 +9,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import boto3
-
 from credreports.local import resources
+from credreports.local.emulator import Emulator
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.seed import seed_organization
 from tests.support.builders import start_scheduled
@@ -52,6 +51,7 @@ class ChaosResult:
 
 
 def run_chaos(
+    emulator: Emulator,
     members: int,
     *,
     throttle_rate: float = 0.3,
@@ -60,10 +60,30 @@ def run_chaos(
     max_attempts: int = 15,
     timeout_seconds: float = 3600,
 ) -> ChaosResult:
-    """Run one scheduled run over ``members`` + 1 accounts under faults and
-    check the invariant; returns what happened."""
-    assert boto3.DEFAULT_SESSION is not None
-    faults = Faults(boto3.DEFAULT_SESSION)
+    """Run one scheduled run over ``members`` + 1 accounts under faults
+    injected into ``emulator`` and check the invariant; returns what happened."""
+    with Faults(emulator) as faults:
+        return _run(
+            faults,
+            members,
+            throttle_rate=throttle_rate,
+            crash_rate=crash_rate,
+            duplicate_rate=duplicate_rate,
+            max_attempts=max_attempts,
+            timeout_seconds=timeout_seconds,
+        )
+
+
+def _run(
+    faults: Faults,
+    members: int,
+    *,
+    throttle_rate: float,
+    crash_rate: float,
+    duplicate_rate: float,
+    max_attempts: int,
+    timeout_seconds: float,
+) -> ChaosResult:
     stack = resources.create("chaos", visibility_timeout=1, max_receive_count=5)
     org = seed_organization(members, direct=True)
     accounts = sorted(org.ids())
