@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import cost, scenarios
 from bench import findings as findings_bench
-from bench.emulator_process import separate_emulator
+from bench.emulator_process import separate_emulator, tls_in_this_process
 from bench.instruments import RequestCounter, default_session
 from credreports.local import emulator as emulator_module
 from credreports.observability import logger
@@ -43,6 +43,9 @@ MEMORY_RUNS = 3
 MEMORY_FOLLOW_UP_BATCHES = 60
 MEMORY_CLIENTS = 64
 SCHEMES = {"https": True, "http": False}
+ABLATION_CACHED_CLIENTS = 10
+# The other functions' peak RSS: the producer over an organization of this size.
+PRODUCER_MEMORY_ACCOUNTS = 10_000
 
 
 def main() -> None:
@@ -134,6 +137,16 @@ def run_memory(environment: dict[str, str]) -> dict[str, Any]:
                 scenarios.worker_client_cost(remote, MEMORY_CLIENTS, step=8)
                 for _ in range(MEMORY_RUNS)
             ]
+            if tls:
+                step(f"ablation: {ABLATION_CACHED_CLIENTS} cached IAM clients instead, one run")
+                fewer_clients = scenarios.worker_memory(
+                    remote,
+                    10,
+                    5_000,
+                    environment,
+                    follow_up_batches=MEMORY_FOLLOW_UP_BATCHES,
+                    cached_clients=ABLATION_CACHED_CLIENTS,
+                )
 
         def median(runs: list[dict[str, Any]], key: str) -> float:
             return statistics.median(run_[key] for run_ in runs)
@@ -152,6 +165,14 @@ def run_memory(environment: dict[str, str]) -> dict[str, Any]:
             "runs": batches,
             "client_runs": clients,
         }
+    figures["https"]["ablation_fewer_cached_clients"] = fewer_clients
+    step(
+        f"producer over {PRODUCER_MEMORY_ACCOUNTS:,} accounts and dlq_handler over 10 dead "
+        f"letters ({MEMORY_RUNS} runs), each in a process of its own, over HTTPS"
+    )
+    with tls_in_this_process() as local:
+        figures["https"]["producer"] = scenarios.producer_memory(local, PRODUCER_MEMORY_ACCOUNTS)
+        figures["https"]["dlq_handler"] = scenarios.dlq_handler_memory(local, MEMORY_RUNS)
     return figures
 
 
@@ -185,6 +206,23 @@ def print_memory(by_scheme: dict[str, Any]) -> None:
             f"  {scheme:<6}  {m['rss_after_imports_mb']:>13.0f}  {m['peak_rss_mb']:>17.0f}  "
             f"{m['rss_after_all_batches_mb']:>19.0f}  {m['mb_per_cached_client']:>21.2f}  "
             f"{m['mb_per_idle_connection']:>19.3f}"
+        )
+    https = by_scheme["https"]
+    if "ablation_fewer_cached_clients" in https:
+        fewer = https["ablation_fewer_cached_clients"]
+        print(
+            f"  ablation, HTTPS, {fewer['cached_clients_limit']} cached IAM clients: peak "
+            f"{fewer['peak_rss_mb']:.0f} MB, {fewer['rss_after_all_batches_mb']:.0f} MB after "
+            f"{fewer['follow_up_accounts']} more accounts (one run)"
+        )
+    if "producer" in https:
+        producer, dlq = https["producer"], https["dlq_handler"]
+        print(
+            f"  producer over {producer['accounts']:,} accounts, HTTPS: peak "
+            f"{producer['peak_rss_mb']:.0f} MB (after imports "
+            f"{producer['rss_after_imports_mb']:.0f} MB, {producer['wall_seconds']:.0f} s); "
+            "dlq_handler, 10 dead letters: peak "
+            f"{dlq['peak_rss_mb']:.0f} MB (after imports {dlq['rss_after_imports_mb']:.0f} MB)"
         )
 
 

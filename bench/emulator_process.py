@@ -81,26 +81,54 @@ def separate_emulator(tls: bool = False) -> Iterator[Emulator]:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert child.stdout is not None and child.stdin is not None
-    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE")}
     try:
         ready = json.loads(child.stdout.readline())
-        os.environ["AWS_ENDPOINT_URL"] = ready["endpoint_url"]
         ca_bundle = Path(ready["ca_bundle"]) if "ca_bundle" in ready else None
-        if ca_bundle is not None:
-            os.environ["AWS_CA_BUNDLE"] = str(ca_bundle)
-        yield Emulator(endpoint_url=ready["endpoint_url"], server=child, ca_bundle=ca_bundle)
+        with _pointed_at(Emulator(ready["endpoint_url"], server=child, ca_bundle=ca_bundle)) as e:
+            yield e
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         child.stdin.close()
         try:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+@contextmanager
+def tls_in_this_process() -> Iterator[Emulator]:
+    """A second server of this process's moto, over HTTPS, for the ``with``
+    block: the same backends as the emulator of this process (what reaches into
+    them, seeding and the bench's shortcuts, works), reached over TLS."""
+    with tempfile.TemporaryDirectory(prefix="credreports-emulator-") as folder:
+        files = emulator.self_signed(Path(folder))
+        server, endpoint_url = emulator.serve(files)
+        try:
+            bundle = trusted_bundle(files.certificate, Path(folder))
+            with _pointed_at(Emulator(endpoint_url, server=server, ca_bundle=bundle)) as e:
+                yield e
+        finally:
+            server.stop()
+
+
+@contextmanager
+def _pointed_at(target: Emulator) -> Iterator[Emulator]:
+    """boto3 (this process's and its children's) pointed at ``target``,
+    trusting its certificate; the previous endpoint and bundle restored after."""
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE")}
+    os.environ["AWS_ENDPOINT_URL"] = target.endpoint_url
+    if target.ca_bundle is not None:
+        os.environ["AWS_CA_BUNDLE"] = str(target.ca_bundle)
+    else:
+        os.environ.pop("AWS_CA_BUNDLE", None)
+    try:
+        yield target
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def call(target: Emulator, function: Callable[..., Any], **kwargs: Any) -> Any:

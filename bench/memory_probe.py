@@ -141,10 +141,35 @@ def idle_connections(count: int) -> float:
     return per_connection
 
 
+def invocation(request: dict[str, Any]) -> dict[str, Any]:
+    """``handler`` (module.function under src/) invoked once on ``event``, with
+    a context of ``memory_limit_in_mb`` and ``timeout_seconds``."""
+    import time
+
+    from credreports.local import checkout
+    from credreports.local.event_source import LocalContext
+
+    lambda_handler = checkout.lambda_handler(request["handler"])
+    before = peak_rss_mb()
+    started = time.perf_counter()
+    context = LocalContext(
+        function_name=request["handler"].split(".")[0],
+        memory_limit_in_mb=int(request["memory_limit_in_mb"]),
+        timeout_seconds=float(request["timeout_seconds"]),
+    )
+    response = lambda_handler(request["event"], context)
+    return {
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_imports_mb": before,
+        "wall_seconds": time.perf_counter() - started,
+        "response": response,
+    }
+
+
 def main() -> None:
-    """stdin: {"mode": "batches" | "clients", ...}: see each mode."""
+    """stdin: {"mode": "batches" | "clients" | "invocation", ...}: see each mode."""
     request = json.loads(sys.stdin.read())
-    modes = {"batches": batches, "clients": clients}
+    modes = {"batches": batches, "clients": clients, "invocation": invocation}
     print(json.dumps(modes[request.get("mode", "batches")](request)))
 
 

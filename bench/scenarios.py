@@ -305,7 +305,7 @@ def worker_memory(
         report_bytes=statistics.median(stored),
         follow_up_accounts=10 * follow_up_batches,
         dynamic_mmap_threshold=dynamic_mmap_threshold,
-        endpoint_scheme=emulator.endpoint_url.split(":", 1)[0],
+        endpoint_scheme=_scheme(emulator),
     )
     return result
 
@@ -327,11 +327,75 @@ def worker_client_cost(emulator: Emulator, clients: int, step: int) -> dict[str,
     cached = min(result["cached_clients_limit"], clients)
     result.update(
         clients=clients,
-        endpoint_scheme=emulator.endpoint_url.split(":", 1)[0],
+        endpoint_scheme=_scheme(emulator),
         # From the first client (the IAM model loaded once) to a full cache.
         mb_per_cached_client=(rss[str(cached)] - rss["1"]) / (cached - 1),
     )
     return result
+
+
+def producer_memory(emulator: Emulator, accounts: int) -> dict[str, Any]:
+    """Peak RSS of a producer process over an organization of ``accounts``
+    (pages of 20, as AWS) with its function's memory and timeout; the emulator
+    must be this process's (the seeding and the queue emptier reach into it)."""
+    fresh(emulator)
+    seed_organization(accounts - 1, ous={}, users=no_users, direct=True)
+    emulator_shortcuts.aws_like_account_listing()
+    stack = resources.create("bench")
+    emptier = emulator_shortcuts.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
+    try:
+        result = _probe(
+            {
+                "mode": "invocation",
+                "handler": "producer.app.lambda_handler",
+                "event": {},
+                "memory_limit_in_mb": 512,
+                "timeout_seconds": 900,
+            },
+            stack.environment(),
+        )
+    finally:
+        received = emptier.stop()
+    assert result["response"]["enqueued"] == received == accounts, (result, received)
+    return {**result, "accounts": accounts, "endpoint_scheme": _scheme(emulator)}
+
+
+def dlq_handler_memory(emulator: Emulator, runs: int) -> dict[str, Any]:
+    """Peak RSS of a dlq_handler process (a new one each of ``runs`` times) over
+    a batch of 10 dead letters: failure records written, one digest published."""
+    fresh(emulator)
+    stack = resources.create("bench")
+    queue_arn = aws.client("sqs").get_queue_attributes(
+        QueueUrl=stack.dead_letter_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    rng = random.Random(10)  # noqa: S311 - test data, not secrets
+    peaks: list[float] = []
+    for _ in range(runs):
+        event = fixtures.worker_event(fixtures.random_account_ids(10, rng), RUN_ID, queue_arn)
+        result = _probe(
+            {
+                "mode": "invocation",
+                "handler": "dlq_handler.app.lambda_handler",
+                "event": event,
+                "memory_limit_in_mb": 256,
+                "timeout_seconds": 60,
+            },
+            stack.environment(),
+        )
+        assert not result["response"]["batchItemFailures"], result
+        peaks.append(result["peak_rss_mb"])
+    failures = [key for key in _keys(stack.bucket) if key.startswith("failures/")]
+    assert len(failures) == 10 * runs, len(failures)
+    return {
+        **result,
+        "peak_rss_mb": statistics.median(peaks),
+        "peak_rss_mb_runs": peaks,
+        "endpoint_scheme": _scheme(emulator),
+    }
+
+
+def _scheme(emulator: Emulator) -> str:
+    return emulator.endpoint_url.split(":", 1)[0]
 
 
 def _probe(request: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
