@@ -152,6 +152,7 @@ def invocation(request: dict[str, Any]) -> dict[str, Any]:
     lambda_handler = checkout.lambda_handler(request["handler"])
     before = peak_rss_mb()
     started = time.perf_counter()
+    cpu = time.process_time()
     context = LocalContext(
         function_name=request["handler"].split(".")[0],
         memory_limit_in_mb=int(request["memory_limit_in_mb"]),
@@ -162,6 +163,8 @@ def invocation(request: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "rss_after_imports_mb": before,
         "wall_seconds": time.perf_counter() - started,
+        # On Lambda, CPU comes in proportion to memory.
+        "cpu_seconds": time.process_time() - cpu,
         "response": response,
     }
 
