@@ -289,6 +289,7 @@ def run(
         f"RETRY_DELAY_SECONDS {INLINE_RETRY_DELAY}"
     )
     inline: dict[str, Any] = {}
+    stack = cost.read_stack()
     for wait in INLINE_WAITS:
         run_ = scenarios.happy_path(
             emulator,
@@ -302,12 +303,9 @@ def run(
             latency=LATENCY,
             report_seconds=REPORT_SECONDS,
         )
-        priced = cost.model(
-            run_["requests_per_account_by_api"],
-            run_["invocations_per_account"],
-            run_["billed_seconds_per_account"],
-            seconds_per_call=LATENCY,
-        )["runs"]["10000"]
+        priced = cost.model(cost.Measured.from_run(run_, stack.batch_size), stack=stack)["runs"][
+            "10000"
+        ]
         inline[wait] = {
             **{k: v for k, v in run_.items() if k != "worker_durations_seconds"},
             "worker_invocations_per_account": run_["worker_invocations"] / INLINE_ACCOUNTS,
@@ -344,12 +342,7 @@ def run(
     floor = scenarios.floor_requests(e2e["accounts"])
     floor_total = sum(floor.values())
     billed_seconds_per_account = billed["worker_billed_ms_total"] / 1000 / billed["accounts"]
-    costs = cost.model(
-        e2e["requests_per_account_by_api"],
-        e2e["invocations_per_account"],
-        billed_seconds_per_account,
-        seconds_per_call=LATENCY,
-    )
+    costs = cost.model(cost.Measured.from_run(billed, stack.batch_size), stack=stack)
     return {
         "environment": environment,
         "requests_per_account": e2e["requests_per_account"],
@@ -359,7 +352,9 @@ def run(
         "requests_vs_floor": e2e["requests_per_account"] / floor_total,
         "invocations_per_account": e2e["invocations_per_account"],
         "billed_seconds_per_account": billed_seconds_per_account,
-        "billed_gb_seconds_per_account": billed_seconds_per_account * 128 / 1024,
+        "billed_gb_seconds_per_account": billed_seconds_per_account
+        * stack.memory_mb["worker"]
+        / 1024,
         "cost": costs,
         "cost_ratio_1000": costs["runs"]["1000"]["ratio"],
         "cost_ratio_10000": costs["runs"]["10000"]["ratio"],
@@ -427,7 +422,7 @@ def print_table(r: dict[str, Any]) -> None:
             verdict(r["invocations_per_account"] <= 0.25),
         ),
         (
-            "billed duration / account (128 MB)",
+            f"billed duration / account ({r['cost']['stack']['memory_mb']['worker']} MB)",
             f"{r['billed_seconds_per_account'] * 1000:.0f} ms  "
             f"({LATENCY * 1000:.0f} ms per AWS call)",
             "",
@@ -440,7 +435,9 @@ def print_table(r: dict[str, Any]) -> None:
                 f"${c[n]['ours']['per_run']:.4f} vs Step Functions "
                 f"${c[n]['step_functions']['per_run']:.4f}: {c[n]['ratio']:.1f}x "
                 f"({c[n]['ratio_with_a_day_of_idle_polling']:.1f}x with a day of idle polling, "
-                f"{c[n]['ratio_with_a_day_of_fixed_costs']:.1f}x with the KMS keys' day too)",
+                f"{c[n]['ratio_with_a_day_of_fixed_costs']:.1f}x with the KMS keys' day too); "
+                f"Distributed Map ${c[n]['distributed_map']['per_run']:.4f}: "
+                f"{c[n]['ratio_distributed_map']:.1f}x",
                 verdict(c[n]["ratio"] >= 10),
             )
         )
@@ -532,6 +529,8 @@ def print_table(r: dict[str, Any]) -> None:
             f"{w['latency_seconds']['median']:>13.1f} ({w['latency_seconds']['max']:.1f})  "
             f"{w['median_worker_invocation_seconds']:>7.2f}  {w['cost_ratio_10000']:>14.1f}"
         )
+    print()
+    print(cost.describe(r["cost"]))
     print("\nrequests per account by API (end-to-end run):")
     for name, value in r["requests_per_account_by_api"].items():
         floor = r["floor_requests_per_account_by_api"].get(name, 0.0)

@@ -14,10 +14,17 @@ Two services get their own configuration:
   timing out on every attempt, still ends inside the worker's timeout
   (``worst_call_seconds``; tests/unit/test_time_budget.py checks it against
   template.yaml);
-- Organizations: adaptive retries (a client-side rate limiter that slows
-  down when throttled) with more attempts. The producer builds a new client
-  per invocation, so each run starts with a full retry quota instead of what
-  a warm container left of it.
+- Organizations: standard retries with more attempts. Not botocore's
+  "adaptive" mode: the listing paces itself (organization.PAGES_PER_SECOND),
+  and adaptive mode's client-side limiter cuts its rate by 30% on every
+  throttle as if the throttle were its own doing. Organizations' request
+  quota is shared by every caller in the management account (Control Tower,
+  Config, Identity Center, other scanners), so throttles this client did not
+  cause drive it to its floor of 0.5 requests a second, at which an
+  organization of 10,000 accounts in 200 OUs (about 900 pages) cannot be
+  listed inside the producer's timeout. The producer builds a new client per
+  invocation, so each run starts with a full retry quota instead of what a
+  warm container left of it.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ WORKER_CALL_CONFIG = Config(
     read_timeout=8,
 )
 
-ORGANIZATIONS_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+ORGANIZATIONS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
 
 # botocore's backoff before retry i (1-based) is at most min(2**(i-1), 20) s for
 # throttling, plus up to 5 s more when the answer carries x-amz-retry-after.

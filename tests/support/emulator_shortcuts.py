@@ -61,6 +61,32 @@ def cached_account_listing() -> Iterator[None]:
         utils.PAGINATION_MODEL["list_accounts_for_parent"]["limit_default"] = limit
 
 
+@contextmanager
+def indexed_access_keys() -> Iterator[None]:
+    """moto finds the account of every request by scanning the IAM backend of
+    every account for the request's access key (get_account_id_from), and the
+    management account's own key, which moto never issued, is looked for in
+    all of them: with 10,000 accounts seeded, most of a request's time. For the
+    length of a block the answer is remembered per key: a key moto issues is
+    random and stays in its account, so it is never asked about before it
+    exists, and its answer does not change while the block runs."""
+    from moto.iam import models
+
+    original = models.get_account_id_from
+    known: dict[str, str] = {}
+
+    def get_account_id_from(access_key: str) -> str:
+        if access_key not in known:
+            known[access_key] = original(access_key)
+        return known[access_key]
+
+    models.get_account_id_from = get_account_id_from
+    try:
+        yield
+    finally:
+        models.get_account_id_from = original
+
+
 class QueueEmptier:
     """Takes messages out of a moto queue as they arrive, in-process. moto's
     SendMessageBatch scans the whole queue on every call (0.24 s at depth 0,

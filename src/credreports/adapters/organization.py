@@ -4,7 +4,7 @@ An organization of 10,000 accounts is at least 500 pages of accounts (plus
 the OU pages of the walk, see Organization.organization_tree), and
 Organizations throttles (TooManyRequestsException). The listing therefore
 pages itself instead of using botocore's paginator: pages are paced, each
-page is retried by the client (adaptive mode, aws.ORGANIZATIONS_CONFIG) and
+page is retried by the client (aws.ORGANIZATIONS_CONFIG) and
 then, if still throttled, again by this loop from the same ``NextToken``, so a
 throttled page costs a wait, never the pages before it. Only a page that
 keeps failing after all that fails the listing (OrganizationListingError),
@@ -63,7 +63,7 @@ class Organization:
     """Lists the organization's accounts with their OU paths (one walk of the OU tree).
 
     Build one per invocation (dependencies.organization): botocore keeps its
-    retry quota and adaptive rate per client."""
+    retry quota per client."""
 
     SERVICE = "organizations"
 

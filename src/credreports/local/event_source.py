@@ -1,5 +1,9 @@
 """The local event-source loop: what Lambda's SQS trigger does, on the emulator.
 
+Up to a subscription's ``concurrency`` invocations run at once (the event
+source's MaximumConcurrency); each is a call of its handler, which for the
+pipeline is a pool of processes (credreports.local.containers), one per
+concurrent invocation, as Lambda runs one sandbox per concurrent invocation.
 It receives batches, builds the event Lambda would build (every record field,
 ApproximateReceiveCount included), calls the real handler, deletes what
 succeeded, and leaves the rest invisible until the queue's visibility timeout
@@ -20,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +105,8 @@ class Subscription:
     timeout_seconds: float = 300
     # MaximumBatchingWindowInSeconds: 0 invokes with what one receive returned.
     batching_window_seconds: float = 0
+    # ScalingConfig.MaximumConcurrency: invocations at once.
+    concurrency: int = 1
 
 
 @dataclass
@@ -112,6 +119,8 @@ class LoopStats:
     timeouts: dict[str, int] = field(default_factory=dict)
     # How long each invocation took, in seconds (a timed-out one: its timeout).
     durations: dict[str, list[float]] = field(default_factory=dict)
+    # The most invocations of a function that ran at once.
+    peak_concurrency: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
 
 
@@ -134,7 +143,9 @@ def invoke_with_timeout(
 
     thread = threading.Thread(target=run, name=f"invoke-{context.function_name}", daemon=True)
     thread.start()
-    thread.join(timeout_seconds)
+    # A little longer than the timeout: a container stops itself at the
+    # timeout and says so (credreports.local.containers).
+    thread.join(timeout_seconds + 2)
     if thread.is_alive():
         raise InvocationTimeout(
             f"Task timed out after {timeout_seconds:.2f} seconds ({context.function_name})"
@@ -153,6 +164,8 @@ class EventSourceLoop:
         # By function name: "worker", "dlq_handler".
         self.subscriptions: dict[str, Subscription] = {}
         self.stats = LoopStats()
+        self._stats_lock = threading.Lock()
+        self._running: dict[str, int] = {}
 
     def subscribe(
         self,
@@ -163,6 +176,7 @@ class EventSourceLoop:
         *,
         timeout_seconds: float = 300,
         batching_window_seconds: float = 0,
+        concurrency: int = 1,
     ) -> None:
         arn = self._client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.subscriptions[function_name] = Subscription(
@@ -173,6 +187,7 @@ class EventSourceLoop:
             batch_size=batch_size,
             timeout_seconds=timeout_seconds,
             batching_window_seconds=batching_window_seconds,
+            concurrency=concurrency,
         )
 
     def _receive(self, subscription: Subscription, limit: int) -> list[dict[str, Any]]:
@@ -205,12 +220,24 @@ class EventSourceLoop:
     def poll(self, subscription: Subscription) -> int:
         """One batch and one invocation; returns the number of records delivered."""
         messages = self._gather(subscription)
-        if not messages:
-            return 0
+        if messages:
+            self._invoke(subscription, messages)
+        return len(messages)
+
+    def _count(self, counter: dict[str, int], name: str, by: int = 1) -> None:
+        counter[name] = counter.get(name, 0) + by
+
+    def _invoke(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
+        """Invoke the handler with ``messages`` and delete those it handled."""
         name = subscription.function_name
         event = sqs_event(messages, subscription.queue_arn, self._region)
-        self.stats.invocations[name] = self.stats.invocations.get(name, 0) + 1
-        self.stats.records[name] = self.stats.records.get(name, 0) + len(messages)
+        with self._stats_lock:
+            self._count(self.stats.invocations, name)
+            self._count(self.stats.records, name, len(messages))
+            self._count(self._running, name)
+            self.stats.peak_concurrency[name] = max(
+                self.stats.peak_concurrency.get(name, 0), self._running[name]
+            )
         context = LocalContext(function_name=name, timeout_seconds=subscription.timeout_seconds)
         started = time.monotonic()
         try:
@@ -219,17 +246,21 @@ class EventSourceLoop:
             )
         except Exception as exc:
             # Lambda: an exception or a timeout fails the whole batch; nothing is deleted.
-            self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
-            if isinstance(exc, InvocationTimeout):
-                self.stats.timeouts[name] = self.stats.timeouts.get(name, 0) + 1
-            self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
-            self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(messages)
-            self.stats.last_error = f"{name}: {type(exc).__name__}: {exc}"
-            _log.warning("%s failed its batch of %d: %s", name, len(messages), exc, exc_info=True)
-            return len(messages)
-        self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
+            with self._stats_lock:
+                self._count(self._running, name, -1)
+                self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
+                if isinstance(exc, InvocationTimeout):
+                    self._count(self.stats.timeouts, name)
+                self._count(self.stats.handler_errors, name)
+                self._count(self.stats.failed_records, name, len(messages))
+                self.stats.last_error = f"{name}: {type(exc).__name__}: {exc}"
+            _log.warning("%s failed its batch of %d: %s", name, len(messages), exc)
+            return
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
-        self.stats.failed_records[name] = self.stats.failed_records.get(name, 0) + len(failed)
+        with self._stats_lock:
+            self._count(self._running, name, -1)
+            self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
+            self._count(self.stats.failed_records, name, len(failed))
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self._client.delete_message_batch(
@@ -239,7 +270,6 @@ class EventSourceLoop:
                     for index, message in enumerate(done[start : start + 10])
                 ],
             )
-        return len(messages)
 
     def depths(self) -> dict[str, QueueDepths]:
         return {
@@ -253,25 +283,58 @@ class EventSourceLoop:
         idle_sleep: float = 0.1,
         on_progress: Callable[[], None] | None = None,
     ) -> LoopStats:
-        """Poll every queue until all are empty (nothing visible, in flight or
-        delayed). Raises TimeoutError if that takes longer than the timeout."""
+        """Deliver batches, up to each subscription's concurrency at once,
+        until every queue is empty (nothing visible, in flight or delayed)
+        and no invocation runs. Raises TimeoutError if that takes longer than
+        the timeout."""
         deadline = time.monotonic() + timeout_seconds
+        slots = sum(s.concurrency for s in self.subscriptions.values())
+        pool = ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="invocation")
+        running: dict[Future[None], Subscription] = {}
         empty_checks = 0
-        while time.monotonic() < deadline:
-            delivered = sum(self.poll(subscription) for subscription in self.subscriptions.values())
-            if on_progress:
-                on_progress()
-            if delivered:
-                empty_checks = 0
-                continue
-            # Two empty readings in a row: moto counts visible and in-flight
-            # messages at two instants, so a message whose visibility timeout
-            # ends between them is in neither count once.
-            if all(depth.total == 0 for depth in self.depths().values()):
-                empty_checks += 1
-                if empty_checks >= 2:
-                    return self.stats
-            else:
-                empty_checks = 0
-            time.sleep(idle_sleep)
+        try:
+            while time.monotonic() < deadline:
+                delivered = self._dispatch(pool, running)
+                if on_progress:
+                    on_progress()
+                if delivered:
+                    empty_checks = 0
+                    continue
+                if running:
+                    empty_checks = 0
+                    finished, _ = wait(running, timeout=idle_sleep, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        del running[future]
+                        future.result()
+                    continue
+                # Two empty readings in a row: moto counts visible and in-flight
+                # messages at two instants, so a message whose visibility timeout
+                # ends between them is in neither count once.
+                if all(depth.total == 0 for depth in self.depths().values()):
+                    empty_checks += 1
+                    if empty_checks >= 2:
+                        return self.stats
+                else:
+                    empty_checks = 0
+                time.sleep(idle_sleep)
+        finally:
+            pool.shutdown(wait=not running, cancel_futures=True)
         raise TimeoutError(f"queues not empty after {timeout_seconds} s: {self.depths()}")
+
+    def _dispatch(self, pool: ThreadPoolExecutor, running: dict[Future[None], Subscription]) -> int:
+        """Start an invocation for each batch a free slot can take; returns
+        the records delivered."""
+        for future in [f for f in running if f.done()]:
+            del running[future]
+            future.result()
+        delivered = 0
+        for subscription in self.subscriptions.values():
+            busy = sum(1 for s in running.values() if s is subscription)
+            while busy < subscription.concurrency:
+                messages = self._gather(subscription)
+                if not messages:
+                    break
+                running[pool.submit(self._invoke, subscription, messages)] = subscription
+                busy += 1
+                delivered += len(messages)
+        return delivered

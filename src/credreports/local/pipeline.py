@@ -1,12 +1,17 @@
 """The whole pipeline on the emulator: the real handlers (from the checkout's
 src/, see credreports.local.checkout), wired by the local event-source loop:
 the worker on the work queue, the dlq_handler on the dead-letter queue, the
-summarizer on the control queue. A drain ends when every queue is empty, so
-when the run has been summarized and announced. Used by the demo, the tests
-and the benchmarks."""
+summarizer on the control queue, each invocation in a process of its own
+(credreports.local.containers), as many at once as the template's event
+source mappings allow (the worker: WorkerMaximumConcurrency's default). The
+producer is invoked in this process (a direct invocation, so a test can set
+its clock). A drain ends when every queue is empty, so when the run has been
+summarized and announced. Used by the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +20,7 @@ from typing import Any
 from credreports import dependencies
 from credreports.local import checkout
 from credreports.local.announcements import AnnouncementCapture
+from credreports.local.containers import ContainerPool
 from credreports.local.event_source import EventSourceLoop, LocalContext, LoopStats
 from credreports.local.resources import Resources
 
@@ -24,6 +30,48 @@ PRODUCER_TIMEOUT_SECONDS = 900
 WORKER_TIMEOUT_SECONDS = 120
 DLQ_HANDLER_TIMEOUT_SECONDS = 60
 SUMMARIZER_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What template.yaml gives a function: its memory and how many of its
+    invocations its event source runs at once."""
+
+    memory_mb: int
+    concurrency: int
+
+
+@functools.cache
+def deployed() -> dict[str, Deployed]:
+    """By function name ("worker", ...), from the checkout's template.yaml:
+    MemorySize (or the Globals'), and the event source mapping's
+    MaximumConcurrency (a parameter's default where it refers to one)."""
+    yaml_parse = importlib.import_module("samtranslator.yaml_helper").yaml_parse
+    template = yaml_parse(checkout.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    parameters = template["Parameters"]
+    resources = template["Resources"]
+    default_memory = int(template["Globals"]["Function"]["MemorySize"])
+
+    def value(item: Any) -> int:
+        if isinstance(item, dict) and "Ref" in item:
+            return int(parameters[item["Ref"]]["Default"])
+        return int(item)
+
+    found: dict[str, Deployed] = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        name = properties["Handler"].split(".")[0]
+        concurrency = 1
+        for mapping in resources.values():
+            target = mapping.get("Properties", {}).get("FunctionName", {})
+            if mapping["Type"] == "AWS::Lambda::EventSourceMapping" and target == {
+                "Ref": logical_id
+            }:
+                concurrency = value(mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"])
+        found[name] = Deployed(value(properties.get("MemorySize", default_memory)), concurrency)
+    return found
 
 
 @dataclass
@@ -41,48 +89,72 @@ class LocalPipeline:
     # One check at a time, as the template's event source mapping delivers them.
     summarizer_batch_size: int = 1
     summarizer_timeout_seconds: float = SUMMARIZER_TIMEOUT_SECONDS
+    # Worker invocations at once; None: the template's WorkerMaximumConcurrency.
+    worker_concurrency: int | None = None
     loop: EventSourceLoop = field(init=False)
+    # The functions' containers, by function name.
+    containers: dict[str, ContainerPool] = field(init=False, default_factory=dict)
     # What the runs announced (SNS and EventBridge), as a subscriber receives it.
     announcements: AnnouncementCapture = field(init=False)
 
     def __post_init__(self) -> None:
         self.configure(**self.environment)
-        dlq_handler = checkout.lambda_handler("dlq_handler.app.lambda_handler")
-        worker = checkout.lambda_handler("worker.app.lambda_handler")
-        summarizer = checkout.lambda_handler("summarizer.app.lambda_handler")
-
         topic = self.resources.topic_arn.rsplit(":", 1)[-1]
         self.announcements = AnnouncementCapture(self.resources.topic_arn, f"{topic}-announced")
         self.loop = EventSourceLoop()
-        self.loop.subscribe(
-            self.resources.work_queue_url,
-            worker,
-            "worker",
-            self.worker_batch_size,
-            timeout_seconds=self.worker_timeout_seconds,
-            batching_window_seconds=self.worker_batching_window_seconds,
-        )
-        self.loop.subscribe(
-            self.resources.dead_letter_queue_url,
-            dlq_handler,
-            "dlq_handler",
-            self.dlq_batch_size,
-            timeout_seconds=self.dlq_timeout_seconds,
-            batching_window_seconds=self.dlq_batching_window_seconds,
-        )
-        self.loop.subscribe(
-            self.resources.control_queue_url,
-            summarizer,
-            "summarizer",
-            self.summarizer_batch_size,
-            timeout_seconds=self.summarizer_timeout_seconds,
-        )
+        template = deployed()
+        for name, queue_url, batch_size, timeout, window, concurrency in (
+            (
+                "worker",
+                self.resources.work_queue_url,
+                self.worker_batch_size,
+                self.worker_timeout_seconds,
+                self.worker_batching_window_seconds,
+                self.worker_concurrency or template["worker"].concurrency,
+            ),
+            (
+                "dlq_handler",
+                self.resources.dead_letter_queue_url,
+                self.dlq_batch_size,
+                self.dlq_timeout_seconds,
+                self.dlq_batching_window_seconds,
+                template["dlq_handler"].concurrency,
+            ),
+            (
+                "summarizer",
+                self.resources.control_queue_url,
+                self.summarizer_batch_size,
+                self.summarizer_timeout_seconds,
+                0,
+                template["summarizer"].concurrency,
+            ),
+        ):
+            pool = ContainerPool(
+                handler=f"{name}.app.lambda_handler",
+                function_name=name,
+                limit=concurrency,
+                memory_mb=template[name].memory_mb,
+            )
+            self.containers[name] = pool
+            self.loop.subscribe(
+                queue_url,
+                pool,
+                name,
+                batch_size,
+                timeout_seconds=timeout,
+                batching_window_seconds=window,
+                concurrency=concurrency,
+            )
 
     def configure(self, **overrides: str) -> None:
-        """Set the functions' environment, as a deployment would, and start cold."""
+        """Set the functions' environment (this process's, which containers
+        start with), as a deployment would, and start cold: the next
+        invocation of each function starts a new container."""
         self.environment = self.resources.environment(**{**self.environment, **overrides})
         os.environ.update(self.environment)
         dependencies.reset()
+        for pool in self.containers.values():
+            pool.stop()
 
     def start(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Invoke the producer (a full run with no event)."""
