@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import cost, scenarios
 from bench import findings as findings_bench
-from bench.emulator_process import separate_emulator
+from bench.emulator_process import separate_emulator, tls_in_this_process
 from bench.instruments import RequestCounter, default_session
 from credreports.local import emulator as emulator_module
 from credreports.observability import logger
@@ -35,6 +35,17 @@ BATCHING_WINDOWS = (0.0, 2.0, 5.0)
 WINDOW_ACCOUNTS = 100
 WINDOW_SPREAD = 30.0
 WINDOW_RETRY_DELAY = 5
+# The worker's memory: a batch of 10 reports of 5,000 users, then 60 batches
+# of small reports (600 more accounts), in a process of its own, over HTTPS
+# and over plain HTTP, each MEMORY_RUNS times; then the RSS of one IAM client
+# after another, past the adapter's cache size, over each.
+MEMORY_RUNS = 3
+MEMORY_FOLLOW_UP_BATCHES = 60
+MEMORY_CLIENTS = 64
+SCHEMES = {"https": True, "http": False}
+ABLATION_CACHED_CLIENTS = 10
+# The other functions' peak RSS: the producer over an organization of this size.
+PRODUCER_MEMORY_ACCOUNTS = 10_000
 
 
 def main() -> None:
@@ -47,7 +58,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=["batching-window"],
+        choices=["batching-window", "memory"],
         help="run one scenario and merge its figures into the output file",
     )
     args = parser.parse_args()
@@ -63,25 +74,29 @@ def main() -> None:
     try:
         default_session()
         if args.only == "batching-window":
-            window = run_batching_window(emulator)
+            only = {"batching_window": run_batching_window(emulator)}
+        elif args.only == "memory":
+            only = memory_results(run_memory(environment))
         else:
             counter = RequestCounter()
             results = run(emulator, counter, args, environment)
     finally:
         emulator_module.stop(emulator)
-    if args.only == "batching-window":
+    if args.only:
         # The other figures stay as the last full run left them.
         previous = json.loads(args.output.read_text()) if args.output.exists() else {}
-        args.output.write_text(
-            json.dumps({**previous, "batching_window": window}, indent=2, sort_keys=True) + "\n"
-        )
-        print_batching_window(window)
+        args.output.write_text(json.dumps({**previous, **only}, indent=2, sort_keys=True) + "\n")
+        if "batching_window" in only:
+            print_batching_window(only["batching_window"])
+        else:
+            print_memory(memory_by_scheme(only))
         print(f"\nmerged into: {args.output}  ({time.perf_counter() - began:.0f} s)")
         return
     results["bench_wall_seconds"] = time.perf_counter() - began
     args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print_table(results)
     print_batching_window(results["batching_window"])
+    print_memory(memory_by_scheme(results))
     print(f"\nwritten: {args.output}  ({results['bench_wall_seconds']:.0f} s)")
 
 
@@ -99,6 +114,116 @@ def run_batching_window(emulator: emulator_module.Emulator) -> dict[str, Any]:
         spread_seconds=WINDOW_SPREAD,
         retry_delay=WINDOW_RETRY_DELAY,
     )
+
+
+def run_memory(environment: dict[str, str]) -> dict[str, Any]:
+    """The worker's RSS over HTTPS and over HTTP, each with the emulator in a
+    process of its own (a self-signed certificate made now, for HTTPS)."""
+    figures: dict[str, Any] = {}
+    for scheme, tls in SCHEMES.items():
+        step(
+            f"worker RSS over {scheme.upper()}: batch of 10 reports of 5,000 users, then "
+            f"{MEMORY_FOLLOW_UP_BATCHES * 10} more accounts, {MEMORY_RUNS} runs; "
+            f"{MEMORY_CLIENTS} IAM clients one after another, {MEMORY_RUNS} runs"
+        )
+        with separate_emulator(tls=tls) as remote:
+            batches = [
+                scenarios.worker_memory(
+                    remote, 10, 5_000, environment, follow_up_batches=MEMORY_FOLLOW_UP_BATCHES
+                )
+                for _ in range(MEMORY_RUNS)
+            ]
+            clients = [
+                scenarios.worker_client_cost(remote, MEMORY_CLIENTS, step=8)
+                for _ in range(MEMORY_RUNS)
+            ]
+            if tls:
+                step(f"ablation: {ABLATION_CACHED_CLIENTS} cached IAM clients instead, one run")
+                fewer_clients = scenarios.worker_memory(
+                    remote,
+                    10,
+                    5_000,
+                    environment,
+                    follow_up_batches=MEMORY_FOLLOW_UP_BATCHES,
+                    cached_clients=ABLATION_CACHED_CLIENTS,
+                )
+
+        def median(runs: list[dict[str, Any]], key: str) -> float:
+            return statistics.median(run_[key] for run_ in runs)
+
+        figures[scheme] = {
+            "peak_rss_mb": median(batches, "peak_rss_mb"),
+            "rss_after_imports_mb": median(batches, "rss_after_imports_mb"),
+            "rss_after_batch_mb": median(batches, "rss_after_batch_mb"),
+            "rss_after_all_batches_mb": median(batches, "rss_after_all_batches_mb"),
+            "peak_rss_all_batches_mb": median(batches, "peak_rss_all_batches_mb"),
+            "follow_up_accounts": batches[0]["follow_up_accounts"],
+            "report_bytes": batches[0]["report_bytes"],
+            "mb_per_cached_client": median(clients, "mb_per_cached_client"),
+            "cached_clients_limit": clients[0]["cached_clients_limit"],
+            "mb_per_idle_connection": median(clients, "mb_per_idle_connection"),
+            "runs": batches,
+            "client_runs": clients,
+        }
+    figures["https"]["ablation_fewer_cached_clients"] = fewer_clients
+    step(
+        f"producer over {PRODUCER_MEMORY_ACCOUNTS:,} accounts and dlq_handler over 10 dead "
+        f"letters ({MEMORY_RUNS} runs), each in a process of its own, over HTTPS"
+    )
+    with tls_in_this_process() as local:
+        figures["https"]["producer"] = scenarios.producer_memory(local, PRODUCER_MEMORY_ACCOUNTS)
+        figures["https"]["dlq_handler"] = scenarios.dlq_handler_memory(local, MEMORY_RUNS)
+    return figures
+
+
+def memory_results(by_scheme: dict[str, Any]) -> dict[str, Any]:
+    """The results.json keys of the memory figures: the plain-HTTP ones where
+    they always were, the HTTPS ones beside them."""
+    return {
+        "worker_peak_rss_mb": by_scheme["http"]["peak_rss_mb"],
+        "worker_peak_rss_mb_tls": by_scheme["https"]["peak_rss_mb"],
+        "worker_memory": by_scheme["http"],
+        "worker_memory_tls": by_scheme["https"],
+    }
+
+
+def memory_by_scheme(results: dict[str, Any]) -> dict[str, Any]:
+    return {"https": results["worker_memory_tls"], "http": results["worker_memory"]}
+
+
+def print_memory(by_scheme: dict[str, Any]) -> None:
+    print(
+        f"\nworker RSS, batch of 10 reports of 5,000 users, then "
+        f"{by_scheme['http']['follow_up_accounts']} more accounts "
+        f"(median of {len(by_scheme['http']['runs'])} runs, MB):"
+    )
+    print(
+        "  scheme  after imports  peak, batch of 10  after more accounts  "
+        "per cached IAM client  per idle connection"
+    )
+    for scheme, m in by_scheme.items():
+        print(
+            f"  {scheme:<6}  {m['rss_after_imports_mb']:>13.0f}  {m['peak_rss_mb']:>17.0f}  "
+            f"{m['rss_after_all_batches_mb']:>19.0f}  {m['mb_per_cached_client']:>21.2f}  "
+            f"{m['mb_per_idle_connection']:>19.3f}"
+        )
+    https = by_scheme["https"]
+    if "ablation_fewer_cached_clients" in https:
+        fewer = https["ablation_fewer_cached_clients"]
+        print(
+            f"  ablation, HTTPS, {fewer['cached_clients_limit']} cached IAM clients: peak "
+            f"{fewer['peak_rss_mb']:.0f} MB, {fewer['rss_after_all_batches_mb']:.0f} MB after "
+            f"{fewer['follow_up_accounts']} more accounts (one run)"
+        )
+    if "producer" in https:
+        producer, dlq = https["producer"], https["dlq_handler"]
+        print(
+            f"  producer over {producer['accounts']:,} accounts, HTTPS: peak "
+            f"{producer['peak_rss_mb']:.0f} MB (after imports "
+            f"{producer['rss_after_imports_mb']:.0f} MB, {producer['wall_seconds']:.0f} s); "
+            "dlq_handler, 10 dead letters: peak "
+            f"{dlq['peak_rss_mb']:.0f} MB (after imports {dlq['rss_after_imports_mb']:.0f} MB)"
+        )
 
 
 def print_batching_window(window: dict[str, Any]) -> None:
@@ -189,8 +314,7 @@ def run(
             "median_worker_invocation_seconds": statistics.median(run_["worker_durations_seconds"]),
         }
 
-    step("worker peak RSS, batch of 10 reports of 5,000 users")
-    memory = scenarios.worker_memory(emulator, 10, 5_000, environment, follow_up_batches=60)
+    memory = run_memory(environment)
     step("ablation: worker peak RSS with glibc's dynamic mmap threshold, 3 runs")
     dynamic_threshold = [
         scenarios.worker_memory(emulator, 10, 5_000, environment, dynamic_mmap_threshold=True)[
@@ -260,8 +384,7 @@ def run(
             "accounts": INLINE_ACCOUNTS,
             "latency_per_call_seconds": LATENCY,
         },
-        "worker_peak_rss_mb": memory["peak_rss_mb"],
-        "worker_memory": memory,
+        **memory_results(memory),
         "producer_10000_seconds": producer["seconds"],
         "producer": producer,
         "findings": findings,
@@ -325,13 +448,15 @@ def print_table(r: dict[str, Any]) -> None:
             f"{r['batch1']['median_seconds']:.2f} s, two deliveries; emulator in its own process)",
             verdict(r["batch10_vs_batch1_ratio"] <= 1.5),
         ),
-        (
-            "worker peak RSS, 10 x 5,000 users",
-            f"{r['worker_peak_rss_mb']:.0f} MB  "
-            f"(after imports {r['worker_memory']['rss_after_imports_mb']:.0f} MB; "
-            f"{r['worker_memory']['rss_after_all_batches_mb']:.0f} MB after "
-            f"{r['worker_memory']['follow_up_accounts']} more accounts)",
-            verdict(r["worker_peak_rss_mb"] <= 128),
+        *(
+            (
+                f"worker peak RSS, 10 x 5,000 users, {scheme.upper()}",
+                f"{m['peak_rss_mb']:.0f} MB  (after imports {m['rss_after_imports_mb']:.0f} MB; "
+                f"{m['rss_after_all_batches_mb']:.0f} MB after "
+                f"{m['follow_up_accounts']} more accounts)",
+                verdict(m["peak_rss_mb"] <= 128),
+            )
+            for scheme, m in memory_by_scheme(r).items()
         ),
         (
             f"producer, {r['producer']['accounts']:,} accounts",

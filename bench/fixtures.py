@@ -1,5 +1,5 @@
 """What the benchmarks run against: organizations seeded straight into moto's
-backend (the emulator runs in this process), synthetic credential reports, and
+backend (in the emulator's process), synthetic credential reports, and
 SQS events for calling the worker directly."""
 
 from __future__ import annotations
@@ -97,6 +97,16 @@ def serve_synthetic_reports(reports: dict[str, str]) -> None:
 
 
 SYNTHETIC: dict[str, str] = {}
+
+
+def serve_generated_reports(specs: list[tuple[str, int, int]]) -> dict[str, int]:
+    """``serve_synthetic_reports`` for reports made here, each
+    ``synthetic_report(account, users, seed)`` of ``specs``: called in the
+    emulator's process, which may be another than the bench's (JSON in and
+    out). Returns each report's size in bytes."""
+    reports = {account: synthetic_report(account, users, seed) for account, users, seed in specs}
+    serve_synthetic_reports(reports)
+    return {account: len(report.encode()) for account, report in reports.items()}
 
 
 def random_account_ids(count: int, rng: random.Random) -> list[str]:

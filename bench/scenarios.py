@@ -22,6 +22,7 @@ from tests.support import emulator_shortcuts
 from tests.support.faults import iam_builds_reports
 
 from bench import fixtures
+from bench.emulator_process import call
 from bench.instruments import (
     EVENT_SOURCE_OPERATIONS,
     Latency,
@@ -256,29 +257,153 @@ def worker_memory(
     environment: dict[str, str],
     follow_up_batches: int = 0,
     dynamic_mmap_threshold: bool = False,
+    cached_clients: int | None = None,
 ) -> dict[str, Any]:
     """Peak RSS of a worker process handling one batch whose reports hold
     ``users`` users each, then ``follow_up_batches`` batches of 10 new accounts
     with small reports (a warm container moving through an organization). The
-    worker runs in its own process (the emulator's memory is this process's),
-    with the same environment as on Lambda. ``dynamic_mmap_threshold``: the
-    ablation of credreports.memory."""
+    worker runs in its own process (bench.memory_probe), with the same
+    environment as on Lambda, over HTTP or HTTPS as ``emulator`` serves.
+    ``dynamic_mmap_threshold``: the ablation of credreports.memory;
+    ``cached_clients``: another size of the IAM client cache."""
     fresh(emulator)
     stack = resources.create("bench", visibility_timeout=30)
     rng = random.Random(5000)  # noqa: S311 - test data, not secrets
     ids = fixtures.random_account_ids(accounts, rng)
-    reports = {a: fixtures.synthetic_report(a, users, seed=i) for i, a in enumerate(ids)}
     later = [fixtures.random_account_ids(10, rng) for _ in range(follow_up_batches)]
-    small = {a: fixtures.synthetic_report(a, 20) for batch in later for a in batch}
-    fixtures.serve_synthetic_reports({**reports, **small})
+    sizes = call(
+        emulator,
+        fixtures.serve_generated_reports,
+        specs=[(a, users, i) for i, a in enumerate(ids)]
+        + [(a, 20, 0) for batch in later for a in batch],
+    )
     queue_arn = aws.client("sqs").get_queue_attributes(
         QueueUrl=stack.work_queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
     events = [fixtures.worker_event(batch, RUN_ID, queue_arn) for batch in [ids, *later]]
-    env = {**os.environ, **stack.environment(**environment), "PYTHONPATH": str(REPO)}
+    result = _probe(
+        {
+            "mode": "batches",
+            "events": events,
+            "dynamic_mmap_threshold": dynamic_mmap_threshold,
+            "cached_clients": cached_clients,
+        },
+        stack.environment(**environment),
+    )
+    assert result["failed"] == 0, result
+    s3 = aws.client("s3")
+    stored = [
+        s3.head_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, account))[
+            "ContentLength"
+        ]
+        for account in ids
+    ]
+    assert stored == [sizes[a] for a in ids], "a stored report differs"
+    result.update(
+        accounts=accounts,
+        users_per_report=users,
+        report_bytes=statistics.median(stored),
+        follow_up_accounts=10 * follow_up_batches,
+        dynamic_mmap_threshold=dynamic_mmap_threshold,
+        endpoint_scheme=_scheme(emulator),
+    )
+    return result
+
+
+def worker_client_cost(emulator: Emulator, clients: int, step: int) -> dict[str, Any]:
+    """RSS of a worker process as its IAM adapter makes and uses one client per
+    account for ``clients`` accounts (each holds its own connection pool and,
+    over HTTPS, its own TLS context with the CA bundle loaded): the cost of
+    one more cached client, from the first client to the adapter's cache size."""
+    fresh(emulator)
+    stack = resources.create("bench", visibility_timeout=30)
+    rng = random.Random(32)  # noqa: S311 - test data, not secrets
+    ids = fixtures.random_account_ids(clients, rng)
+    result = _probe(
+        {"mode": "clients", "accounts": ids, "run_id": RUN_ID, "step": step, "connections": 32},
+        stack.environment(),
+    )
+    rss = result["rss_after_clients_mb"]
+    cached = min(result["cached_clients_limit"], clients)
+    result.update(
+        clients=clients,
+        endpoint_scheme=_scheme(emulator),
+        # From the first client (the IAM model loaded once) to a full cache.
+        mb_per_cached_client=(rss[str(cached)] - rss["1"]) / (cached - 1),
+    )
+    return result
+
+
+def producer_memory(emulator: Emulator, accounts: int) -> dict[str, Any]:
+    """Peak RSS of a producer process over an organization of ``accounts``
+    (pages of 20, as AWS) with its function's memory and timeout; the emulator
+    must be this process's (the seeding and the queue emptier reach into it)."""
+    fresh(emulator)
+    seed_organization(accounts - 1, ous={}, users=no_users, direct=True)
+    emulator_shortcuts.aws_like_account_listing()
+    stack = resources.create("bench")
+    emptier = emulator_shortcuts.QueueEmptier(stack.work_queue_url.rsplit("/", 1)[1])
+    try:
+        result = _probe(
+            {
+                "mode": "invocation",
+                "handler": "producer.app.lambda_handler",
+                "event": {},
+                "memory_limit_in_mb": 512,
+                "timeout_seconds": 900,
+            },
+            stack.environment(),
+        )
+    finally:
+        received = emptier.stop()
+    assert result["response"]["enqueued"] == received == accounts, (result, received)
+    return {**result, "accounts": accounts, "endpoint_scheme": _scheme(emulator)}
+
+
+def dlq_handler_memory(emulator: Emulator, runs: int) -> dict[str, Any]:
+    """Peak RSS of a dlq_handler process (a new one each of ``runs`` times) over
+    a batch of 10 dead letters: failure records written, one digest published."""
+    fresh(emulator)
+    stack = resources.create("bench")
+    queue_arn = aws.client("sqs").get_queue_attributes(
+        QueueUrl=stack.dead_letter_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    rng = random.Random(10)  # noqa: S311 - test data, not secrets
+    peaks: list[float] = []
+    for _ in range(runs):
+        event = fixtures.worker_event(fixtures.random_account_ids(10, rng), RUN_ID, queue_arn)
+        result = _probe(
+            {
+                "mode": "invocation",
+                "handler": "dlq_handler.app.lambda_handler",
+                "event": event,
+                "memory_limit_in_mb": 256,
+                "timeout_seconds": 60,
+            },
+            stack.environment(),
+        )
+        assert not result["response"]["batchItemFailures"], result
+        peaks.append(result["peak_rss_mb"])
+    failures = [key for key in _keys(stack.bucket) if key.startswith("failures/")]
+    assert len(failures) == 10 * runs, len(failures)
+    return {
+        **result,
+        "peak_rss_mb": statistics.median(peaks),
+        "peak_rss_mb_runs": peaks,
+        "endpoint_scheme": _scheme(emulator),
+    }
+
+
+def _scheme(emulator: Emulator) -> str:
+    return emulator.endpoint_url.split(":", 1)[0]
+
+
+def _probe(request: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
+    """bench.memory_probe in a process of its own, with the function's environment."""
+    env = {**os.environ, **environment, "PYTHONPATH": str(REPO)}
     probe = subprocess.run(
         [sys.executable, "-m", "bench.memory_probe"],
-        input=json.dumps({"events": events, "dynamic_mmap_threshold": dynamic_mmap_threshold}),
+        input=json.dumps(request),
         capture_output=True,
         text=True,
         env=env,
@@ -289,22 +414,6 @@ def worker_memory(
     if probe.returncode != 0:
         raise RuntimeError(f"memory probe failed: {probe.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert result["failed"] == 0, result
-    s3 = aws.client("s3")
-    stored = [
-        s3.head_object(Bucket=stack.bucket, Key=layout.report_key("", RUN_ID, account))[
-            "ContentLength"
-        ]
-        for account in ids
-    ]
-    assert stored == [len(reports[a].encode()) for a in ids], "a stored report differs"
-    result.update(
-        accounts=accounts,
-        users_per_report=users,
-        report_bytes=statistics.median(stored),
-        follow_up_accounts=10 * follow_up_batches,
-        dynamic_mmap_threshold=dynamic_mmap_threshold,
-    )
     return result
 
 
