@@ -21,4 +21,6 @@ def _every_test_starts_empty(clean_emulator: Emulator) -> None:
 
 @pytest.fixture
 def stack(faults: Faults) -> Resources:
-    return resources.create("test", visibility_timeout=VISIBILITY_TIMEOUT_SECONDS, max_receive_count=3)
+    return resources.create(
+        "test", visibility_timeout=VISIBILITY_TIMEOUT_SECONDS, max_receive_count=3
+    )
