@@ -16,6 +16,7 @@ from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
 from credreports.logic.worker.batch import SEND_MARGIN_SECONDS
+from tests.integration.conftest import VISIBILITY_TIMEOUT_SECONDS
 from tests.support.faults import Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
@@ -61,7 +62,7 @@ def test_an_iam_call_that_hangs_past_the_time_left_does_not_hold_its_batch(
     assert took < TIMEOUT - SEND_MARGIN_SECONDS / 2, took
     # ...only the slow account's record went back to SQS, with nothing sent for it
     assert stats.failed_records["worker"] == 1
-    time.sleep(1.1)  # the queue's visibility timeout: the slow record is visible again
+    time.sleep(VISIBILITY_TIMEOUT_SECONDS + 0.1)  # the slow record is visible again
     by_account = {a: body["attempt"] for a, body in _work_bodies(stack.work_queue_url).items()}
     # ...every other account settled: re-enqueued with its poll counted
     assert by_account == {**dict.fromkeys(org.ids() - {slow}, 1), slow: 0}

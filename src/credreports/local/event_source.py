@@ -143,9 +143,8 @@ def invoke_with_timeout(
 
     thread = threading.Thread(target=run, name=f"invoke-{context.function_name}", daemon=True)
     thread.start()
-    # A little longer than the timeout: a container stops itself at the
-    # timeout and says so (credreports.local.containers).
-    thread.join(timeout_seconds + 2)
+    # A container is killed at the same deadline (credreports.local.containers).
+    thread.join(timeout_seconds)
     if thread.is_alive():
         raise InvocationTimeout(
             f"Task timed out after {timeout_seconds:.2f} seconds ({context.function_name})"
