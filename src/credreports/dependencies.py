@@ -84,6 +84,7 @@ def _worker(settings: WorkerSettings) -> WorkerBatch:
             max_attempts=settings.max_attempts,
             retry_delay_seconds=settings.retry_delay_seconds,
             inline_wait_seconds=settings.inline_wait_seconds,
+            inline_poll_seconds=settings.inline_poll_seconds,
         ),
     )
     return WorkerBatch(

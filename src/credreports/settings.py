@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from credreports.layout import normalise_prefix
+from credreports.logic.worker.policy import INLINE_POLL_SECONDS
 from credreports.models.echo import echo, echo_all
 from credreports.models.ids import invalid_account_ids
 from credreports.models.validation import field_problems
@@ -114,6 +115,11 @@ class WorkerSettings(_Settings):
     # the function's timeout must hold it.
     inline_wait_seconds: int = Field(
         default=INLINE_WAIT_DEFAULT, alias="INLINE_WAIT_SECONDS", ge=0, le=30
+    )
+    # How often the inline wait polls: GenerateCredentialReport is a
+    # throttled API, and a report takes seconds.
+    inline_poll_seconds: float = Field(
+        default=INLINE_POLL_SECONDS, alias="INLINE_POLL_SECONDS", ge=0.05, le=30
     )
 
 

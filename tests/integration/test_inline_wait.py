@@ -11,17 +11,16 @@ from contextlib import ExitStack
 import boto3
 import pytest
 
-from credreports import dependencies, layout
+from credreports import layout
 from credreports.local.pipeline import LocalPipeline
 from credreports.local.resources import Resources
 from credreports.local.seed import seed_organization
-from credreports.logic.worker.policy import AccountCollector, RetryPolicy
 from tests.support import faults as fault_injection
 from tests.support.faults import Call, Faults
 from tests.support.ledger import assert_every_account_accounted_for
 
 # The inline polls of these tests come this often, not every 2 s.
-POLL_SECONDS = 0.05
+POLL_SECONDS = "0.05"
 
 
 @pytest.fixture
@@ -34,12 +33,6 @@ def iam_builds_reports() -> Iterator[Callable[[int | None], Counter[str]]]:
             return stack.enter_context(fault_injection.iam_builds_reports(polls=n)).polls
 
         yield complete_on
-
-
-def worker_policy() -> RetryPolicy:
-    collector = dependencies.worker().collector
-    assert isinstance(collector, AccountCollector)
-    return collector.policy
 
 
 def work_queue_sends(stack: Resources, calls: list[Call]) -> list[str]:
@@ -64,8 +57,9 @@ def test_report_finished_during_the_wait_is_stored_in_one_invocation(
     org = seed_organization(4, ous={})
     polls = iam_builds_reports(3)
     send_message_batch = faults.record("sqs.SendMessageBatch")
-    pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "10"})
-    worker_policy().inline_poll_seconds = POLL_SECONDS
+    pipeline = LocalPipeline(
+        stack, {"INLINE_WAIT_SECONDS": "10", "INLINE_POLL_SECONDS": POLL_SECONDS}
+    )
 
     # When the run completes
     summary = pipeline.start()
@@ -88,8 +82,8 @@ def test_polls_of_every_invocation_add_up_in_the_attempt_counter(
     # Given IAM that finishes each report on the 6th poll, and a wait too short for it
     org = seed_organization(2, ous={})
     polls = iam_builds_reports(6)
-    pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "1"})
-    worker_policy().inline_poll_seconds = 0.4  # about 3 polls a wait
+    # about 3 polls a wait
+    pipeline = LocalPipeline(stack, {"INLINE_WAIT_SECONDS": "1", "INLINE_POLL_SECONDS": "0.4"})
 
     # When the run completes
     summary = pipeline.start()
@@ -111,8 +105,10 @@ def test_max_attempts_bounds_the_inline_polls(
     # Given a report that never completes, MAX_ATTEMPTS=4 and a 30 s inline wait
     org = seed_organization(2, ous={})
     polls = iam_builds_reports(None)
-    pipeline = LocalPipeline(stack, {"MAX_ATTEMPTS": "4", "INLINE_WAIT_SECONDS": "30"})
-    worker_policy().inline_poll_seconds = POLL_SECONDS
+    pipeline = LocalPipeline(
+        stack,
+        {"MAX_ATTEMPTS": "4", "INLINE_WAIT_SECONDS": "30", "INLINE_POLL_SECONDS": POLL_SECONDS},
+    )
 
     # When the run completes
     summary = pipeline.start()

@@ -84,7 +84,9 @@ def _run(
     max_attempts: int,
     timeout_seconds: float,
 ) -> ChaosResult:
-    stack = resources.create("chaos", visibility_timeout=1, max_receive_count=5)
+    # Longer than a batch takes with throttled calls and five containers on two
+    # cores: a message comes back when its invocation died, not while it runs.
+    stack = resources.create("chaos", visibility_timeout=10, max_receive_count=5)
     org = seed_organization(members, direct=True)
     accounts = sorted(org.ids())
     denied, stuck = set(accounts[10:12]), {accounts[20]}
