@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from credreports.local import moto_sqs
+
 REGION = "us-east-1"
 
 # Dummy credentials: moto accepts anything, and real AWS would reject these.
@@ -189,6 +191,7 @@ def serve(tls: TlsFiles | None = None) -> tuple[Server, str]:
     warnings.filterwarnings(
         "ignore", message=r"Tried to parse AWS::(Athena|Glue)::", category=UserWarning
     )
+    moto_sqs.apply()
     server = Server(tls)
     server.start()
     return server, server.endpoint_url
