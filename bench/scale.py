@@ -152,7 +152,10 @@ def run(accounts: int, concurrency: int) -> dict[str, Any]:
         denied = set(sorted(organization.ids())[1 : 1 + FAILING_ACCOUNTS])
         faults.deny("sts.AssumeRole", denied)
         pipeline = LocalPipeline(
-            stack, {"SUMMARY_CHECK_SECONDS": "5", **QUIET}, worker_concurrency=concurrency
+            stack,
+            # The run ends when every account has an outcome, not at a deadline.
+            {"SUMMARY_CHECK_SECONDS": "5", "SUMMARY_DEADLINE_MARGIN_SECONDS": "7200", **QUIET},
+            worker_concurrency=concurrency,
         )
         started = time.perf_counter()
         summary = pipeline.start()
