@@ -28,11 +28,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+# Two test processes (pytest-xdist), each with its own emulator: these tiers
+# mostly wait (visibility timeouts, retries, containers starting).
+XDIST ?= -n 2
 integration: $(STAMP)
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q $(XDIST) tests/integration
 
 e2e: $(STAMP)
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q $(XDIST) tests/e2e
 
 # The Athena SQL of sql/ on DuckDB against the Python checks, its lint, and
 # the template's copy of it (README, "Query with Athena").

@@ -67,12 +67,15 @@ def indexed_access_keys() -> Iterator[None]:
     every account for the request's access key (get_account_id_from), and the
     management account's own key, which moto never issued, is looked for in
     all of them: with 10,000 accounts seeded, most of a request's time. For the
-    length of a block the answer is remembered per key: a key moto issues is
-    random and stays in its account, so it is never asked about before it
-    exists, and its answer does not change while the block runs."""
+    length of a block, the keys moto issues (a user's, or the temporary ones
+    of AssumeRole) are noted with their account as they are made, and any
+    other answer is remembered per key: a key is random and stays in its
+    account, so the answer is the scan's."""
     from moto.iam import models
 
     original = models.get_account_id_from
+    make_key = models.IAMBackend.create_access_key
+    make_temporary = models.IAMBackend.create_temp_access_key
     known: dict[str, str] = {}
 
     def get_account_id_from(access_key: str) -> str:
@@ -80,11 +83,25 @@ def indexed_access_keys() -> Iterator[None]:
             known[access_key] = original(access_key)
         return known[access_key]
 
+    def create_access_key(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = make_key(self, *args, **kwargs)
+        known[key.physical_resource_id] = self.account_id
+        return key
+
+    def create_temp_access_key(self: Any) -> Any:
+        key = make_temporary(self)
+        known[key.physical_resource_id] = self.account_id
+        return key
+
     models.get_account_id_from = get_account_id_from
+    models.IAMBackend.create_access_key = create_access_key  # type: ignore[method-assign]
+    models.IAMBackend.create_temp_access_key = create_temp_access_key  # type: ignore[method-assign]
     try:
         yield
     finally:
         models.get_account_id_from = original
+        models.IAMBackend.create_access_key = make_key  # type: ignore[method-assign]
+        models.IAMBackend.create_temp_access_key = make_temporary  # type: ignore[method-assign]
 
 
 class QueueEmptier:
