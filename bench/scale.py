@@ -31,12 +31,14 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import boto3
 from tests.support import emulator_shortcuts
+from tests.support.emulator import read_json
 from tests.support.faults import Faults
 from tests.support.ledger import read_run
 
 from bench import floor
 from credreports import layout
 from credreports.local import emulator, resources
+from credreports.local.containers import peak_rss_mb
 from credreports.local.pipeline import LocalPipeline, deployed
 from credreports.local.seed import SeededAccount, seed_organization
 
@@ -124,14 +126,6 @@ class Progress:
         print(f"{now - self._started:6.0f} s  {invocations}  {depths}", file=sys.stderr)
 
 
-def peak_rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run(accounts: int, concurrency: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"accounts": accounts, "worker_concurrency": concurrency}
     with emulator.running() as local, emulator_shortcuts.indexed_access_keys():
@@ -169,11 +163,7 @@ def run(accounts: int, concurrency: int) -> dict[str, Any]:
         outcome = read_run(stack.bucket, run_id)
         expected = organization.ids()
         lost = expected - set(outcome.reports) - set(outcome.failures)
-        stored = json.loads(
-            boto3.client("s3")
-            .get_object(Bucket=stack.bucket, Key=layout.summary_key(stack.prefix, run_id))["Body"]
-            .read()
-        )
+        stored = read_json(stack.bucket, layout.summary_key(stack.prefix, run_id))
         figures.update(
             {
                 "lost": len(lost),

@@ -81,7 +81,7 @@ def _serve(connection: Connection, handler_name: str, function_name: str, memory
 
     handler = checkout.lambda_handler(handler_name)
     with lock:
-        connection.send(("ready", _peak_rss_mb()))
+        connection.send(("ready", peak_rss_mb()))
     while True:
         try:
             event, timeout_seconds, request_id = connection.recv()
@@ -99,10 +99,10 @@ def _serve(connection: Connection, handler_name: str, function_name: str, memory
             answer = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         sys.stdout.flush()
         with lock:
-            connection.send((*answer, _peak_rss_mb()))
+            connection.send((*answer, peak_rss_mb()))
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmHWM:"):
@@ -169,7 +169,6 @@ class Container:
         theirs.close()
         self._connection = Connection(mine.detach())
         self.peak_rss_mb = 0.0
-        self.invocations = 0
         message = self._receive(time.monotonic() + _START_TIMEOUT_SECONDS)
         if message[0] != "ready":
             raise ContainerCrashed(f"{function_name} did not start: {message}")
@@ -182,7 +181,6 @@ class Container:
     def invoke(self, event: dict[str, Any], context: LocalContext) -> Any:
         """The handler's answer; HandlerError if it raised, InvocationTimeout
         (the container is killed) if it runs past ``context``'s time."""
-        self.invocations += 1
         deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
         self._connection.send((event, context.timeout_seconds, context.aws_request_id))
         kind, *rest = self._receive(deadline)

@@ -301,10 +301,8 @@ class EventSourceLoop:
                     continue
                 if running:
                     empty_checks = 0
-                    finished, _ = wait(running, timeout=idle_sleep, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        del running[future]
-                        future.result()
+                    # The next dispatch collects what finished.
+                    wait(running, timeout=idle_sleep, return_when=FIRST_COMPLETED)
                     continue
                 # Two empty readings in a row: moto counts visible and in-flight
                 # messages at two instants, so a message whose visibility timeout
