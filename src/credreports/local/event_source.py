@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,8 +226,16 @@ class EventSourceLoop:
     def _count(self, counter: dict[str, int], name: str, by: int = 1) -> None:
         counter[name] = counter.get(name, 0) + by
 
-    def _invoke(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
-        """Invoke the handler with ``messages`` and delete those it handled."""
+    def _invoke(
+        self,
+        subscription: Subscription,
+        messages: list[dict[str, Any]],
+        returned: Callable[[], None] | None = None,
+    ) -> None:
+        """Invoke the handler with ``messages`` and delete those it handled.
+        ``returned`` is called as soon as the handler has returned (or
+        failed): Lambda frees the concurrency slot then, and deletes the
+        batch's records afterwards."""
         name = subscription.function_name
         event = sqs_event(messages, subscription.queue_arn, self._region)
         with self._stats_lock:
@@ -253,6 +261,8 @@ class EventSourceLoop:
                 self._count(self.stats.handler_errors, name)
                 self._count(self.stats.failed_records, name, len(messages))
                 self.stats.last_error = f"{name}: {type(exc).__name__}: {exc}"
+            if returned:
+                returned()
             _log.warning("%s failed its batch of %d: %s", name, len(messages), exc)
             return
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
@@ -260,6 +270,8 @@ class EventSourceLoop:
             self._count(self._running, name, -1)
             self.stats.durations.setdefault(name, []).append(time.monotonic() - started)
             self._count(self.stats.failed_records, name, len(failed))
+        if returned:
+            returned()
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self._client.delete_message_batch(
@@ -285,24 +297,31 @@ class EventSourceLoop:
         """Deliver batches, up to each subscription's concurrency at once,
         until every queue is empty (nothing visible, in flight or delayed)
         and no invocation runs. Raises TimeoutError if that takes longer than
-        the timeout."""
+        the timeout.
+
+        Each subscription has a poller of its own, as each event source
+        mapping has on AWS: it receives a batch as soon as one of its
+        function's slots is free, while the other functions run, and polls an
+        empty queue less often the longer it stays empty (up to
+        ``MAX_IDLE_POLL_SECONDS``)."""
         deadline = time.monotonic() + timeout_seconds
         slots = sum(s.concurrency for s in self.subscriptions.values())
         pool = ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="invocation")
-        running: dict[Future[None], Subscription] = {}
+        pollers = [
+            _Poller(self, subscription, pool) for subscription in self.subscriptions.values()
+        ]
         empty_checks = 0
         try:
+            for poller in pollers:
+                poller.start()
             while time.monotonic() < deadline:
-                delivered = self._dispatch(pool, running)
+                time.sleep(idle_sleep)
+                for poller in pollers:
+                    poller.raise_error()
                 if on_progress:
                     on_progress()
-                if delivered:
+                if any(poller.holding for poller in pollers):
                     empty_checks = 0
-                    continue
-                if running:
-                    empty_checks = 0
-                    # The next dispatch collects what finished.
-                    wait(running, timeout=idle_sleep, return_when=FIRST_COMPLETED)
                     continue
                 # Two empty readings in a row: moto counts visible and in-flight
                 # messages at two instants, so a message whose visibility timeout
@@ -313,25 +332,104 @@ class EventSourceLoop:
                         return self.stats
                 else:
                     empty_checks = 0
-                time.sleep(idle_sleep)
         finally:
-            pool.shutdown(wait=not running, cancel_futures=True)
+            for poller in pollers:
+                poller.stop()
+            busy = any(poller.holding for poller in pollers)
+            pool.shutdown(wait=not busy, cancel_futures=True)
         raise TimeoutError(f"queues not empty after {timeout_seconds} s: {self.depths()}")
 
-    def _dispatch(self, pool: ThreadPoolExecutor, running: dict[Future[None], Subscription]) -> int:
-        """Start an invocation for each batch a free slot can take; returns
-        the records delivered."""
-        for future in [f for f in running if f.done()]:
-            del running[future]
-            future.result()
-        delivered = 0
-        for subscription in self.subscriptions.values():
-            busy = sum(1 for s in running.values() if s is subscription)
-            while busy < subscription.concurrency:
-                messages = self._gather(subscription)
-                if not messages:
-                    break
-                running[pool.submit(self._invoke, subscription, messages)] = subscription
-                busy += 1
-                delivered += len(messages)
-        return delivered
+
+#: The longest an idle poller waits between two receives of an empty queue.
+MAX_IDLE_POLL_SECONDS = 0.5
+_FIRST_IDLE_POLL_SECONDS = 0.02
+
+
+class _Poller:
+    """One subscription's poller thread: takes a free slot, receives a
+    batch, and hands it to an invocation thread, which frees the slot when
+    the handler returns."""
+
+    def __init__(
+        self, loop: EventSourceLoop, subscription: Subscription, pool: ThreadPoolExecutor
+    ) -> None:
+        self._loop = loop
+        self._subscription = subscription
+        self._pool = pool
+        self._free = threading.Semaphore(subscription.concurrency)
+        self._lock = threading.Lock()
+        # Slots taken: a receive under way, or an invocation not returned yet.
+        self._holding = 0
+        self._stopped = threading.Event()
+        self._errors: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run, name=f"poller-{subscription.function_name}", daemon=True
+        )
+
+    @property
+    def holding(self) -> int:
+        with self._lock:
+            return self._holding
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+    def raise_error(self) -> None:
+        with self._lock:
+            if self._errors:
+                raise self._errors[0]
+
+    def _take(self) -> bool:
+        if not self._free.acquire(timeout=0.1):
+            return False
+        with self._lock:
+            self._holding += 1
+        return True
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._holding -= 1
+        self._free.release()
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self._errors.append(exc)
+        self._stopped.set()
+
+    def _run(self) -> None:
+        idle = 0.0
+        while not self._stopped.is_set():
+            if not self._take():
+                continue
+            try:
+                messages = self._loop._gather(self._subscription)
+            except Exception as exc:
+                self._give_back()
+                self._failed(exc)
+                return
+            if not messages:
+                self._give_back()
+                idle = min(max(idle * 2, _FIRST_IDLE_POLL_SECONDS), MAX_IDLE_POLL_SECONDS)
+                self._stopped.wait(idle)
+                continue
+            idle = 0.0
+            self._pool.submit(self._invoke, messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        returned = threading.Event()
+
+        def give_back() -> None:
+            if not returned.is_set():
+                returned.set()
+                self._give_back()
+
+        try:
+            self._loop._invoke(self._subscription, messages, give_back)
+        except Exception as exc:
+            self._failed(exc)
+        finally:
+            give_back()
